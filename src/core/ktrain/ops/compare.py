@@ -1,0 +1,102 @@
+"""Comparisons and logical ops: results are bool tensors and carry no gradient."""
+from __future__ import annotations
+
+from .._backend import array_module
+from .._tensor import Tensor, register_method
+from ._util import binary_operands, _Upcast
+
+__all__ = ["eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "less",
+           "less_equal", "not_equal", "logical_and", "logical_or", "logical_xor",
+           "logical_not", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not",
+           "isclose", "allclose", "equal"]
+
+
+def _arrays(a, b, name):
+    try:
+        a, b = binary_operands(a, b, name)
+    except _Upcast as up:  # e.g. int tensor vs float scalar: compare in floating point
+        a = a.to(up.dtype) if isinstance(a, Tensor) else a
+        b = b.to(up.dtype) if isinstance(b, Tensor) else b
+    return (a._data if isinstance(a, Tensor) else a), (b._data if isinstance(b, Tensor) else b)
+
+
+def _cmp(ufunc_name, name):
+    def fn(input, other, *, out=None):
+        x, y = _arrays(input, other, name)
+        xp = array_module(x if hasattr(x, "shape") else y)
+        return Tensor._make(xp.asarray(getattr(xp, ufunc_name)(x, y)))
+
+    fn.__name__ = name
+    fn.__doc__ = f"Elementwise ``{ufunc_name}`` as a bool tensor (broadcasting)."
+    return fn
+
+
+eq = _cmp("equal", "eq")
+ne = not_equal = _cmp("not_equal", "ne")
+lt = less = _cmp("less", "lt")
+le = less_equal = _cmp("less_equal", "le")
+gt = greater = _cmp("greater", "gt")
+ge = greater_equal = _cmp("greater_equal", "ge")
+logical_and = _cmp("logical_and", "logical_and")
+logical_or = _cmp("logical_or", "logical_or")
+logical_xor = _cmp("logical_xor", "logical_xor")
+
+
+def _bitwise(ufunc_name, name):
+    def fn(input, other):
+        x, y = _arrays(input, other, name)
+        xp = array_module(x if hasattr(x, "shape") else y)
+        for v in (x, y):
+            if getattr(v, "dtype", None) is not None and v.dtype.kind == "f":
+                raise RuntimeError(f"{name}: not implemented for floating point tensors")
+        return Tensor._make(xp.asarray(getattr(xp, ufunc_name)(x, y)))
+
+    fn.__name__ = name
+    return fn
+
+
+bitwise_and = _bitwise("bitwise_and", "bitwise_and")
+bitwise_or = _bitwise("bitwise_or", "bitwise_or")
+bitwise_xor = _bitwise("bitwise_xor", "bitwise_xor")
+
+
+def logical_not(input):
+    return Tensor._make(array_module(input._data).logical_not(input._data))
+
+
+def bitwise_not(input):
+    d = input._data
+    if d.dtype.kind == "f":
+        raise RuntimeError("bitwise_not: not implemented for floating point tensors")
+    return Tensor._make(array_module(d).invert(d))
+
+
+def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    x, y = _arrays(input, other, "isclose")
+    return Tensor._make(array_module(x).isclose(x, y, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
+    return bool(isclose(input, other, rtol, atol, equal_nan).all())
+
+
+def equal(input, other) -> bool:
+    """True when both tensors have the same shape and elements."""
+    return input.shape == other.shape and bool(eq(input, other).all())
+
+
+for _n, _f in [("__eq__", eq), ("__ne__", ne), ("__lt__", lt), ("__le__", le), ("__gt__", gt),
+               ("__ge__", ge), ("eq", eq), ("ne", ne), ("lt", lt), ("le", le), ("gt", gt),
+               ("ge", ge), ("not_equal", ne), ("less", lt), ("less_equal", le),
+               ("greater", gt), ("greater_equal", ge), ("logical_and", logical_and),
+               ("logical_or", logical_or), ("logical_xor", logical_xor),
+               ("logical_not", logical_not), ("bitwise_and", bitwise_and),
+               ("bitwise_or", bitwise_or), ("bitwise_xor", bitwise_xor),
+               ("bitwise_not", bitwise_not), ("__and__", bitwise_and), ("__or__", bitwise_or),
+               ("__xor__", bitwise_xor), ("__invert__", bitwise_not),
+               ("__rand__", lambda a, b: bitwise_and(b, a)),
+               ("__ror__", lambda a, b: bitwise_or(b, a)),
+               ("__rxor__", lambda a, b: bitwise_xor(b, a)),
+               ("isclose", isclose), ("allclose", allclose), ("equal", equal)]:
+    register_method(_n)(_f)
+Tensor.__hash__ = object.__hash__

@@ -1,0 +1,144 @@
+"""Matrix products: matmul (@) with PyTorch's 1-D and batch-broadcast rules, mm, bmm..."""
+from __future__ import annotations
+
+from .._backend import array_module
+from .._tensor import Tensor, register_method
+from ..autograd.function import Op
+from ._util import binary_operands, unbroadcast
+
+__all__ = ["matmul", "mm", "bmm", "mv", "dot", "vdot", "inner", "addmm", "baddbmm"]
+
+
+class Matmul(Op):
+    @staticmethod
+    def forward(ctx, a, b):
+        x, y = ctx.inputs
+        ctx.save_for_backward(x if y._rg else None, y if x._rg else None)
+        ctx.in_shape_a, ctx.in_shape_b = a.shape, b.shape
+        return array_module(a).matmul(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        ga = gb = None
+        if ctx._edges[0] is not None:
+            y2 = y if y.ndim > 1 else y.unsqueeze(-1)
+            g2 = g
+            if y.ndim == 1:
+                g2 = g2.unsqueeze(-1)
+            if len(ctx.in_shape_a) == 1:
+                g2 = g2.unsqueeze(-2)
+            ga = g2 @ y2.mT
+            a2shape = ctx.in_shape_a if len(ctx.in_shape_a) > 1 else (1,) + ctx.in_shape_a
+            ga = unbroadcast(ga, a2shape)
+            if len(ctx.in_shape_a) == 1:
+                ga = ga.reshape(ctx.in_shape_a)
+        if ctx._edges[1] is not None:
+            x2 = x if x.ndim > 1 else x.unsqueeze(0)
+            g2 = g
+            if x.ndim == 1:
+                g2 = g2.unsqueeze(-2)
+            if len(ctx.in_shape_b) == 1:
+                g2 = g2.unsqueeze(-1)
+            gb = x2.mT @ g2
+            b2shape = ctx.in_shape_b if len(ctx.in_shape_b) > 1 else ctx.in_shape_b + (1,)
+            gb = unbroadcast(gb, b2shape)
+            if len(ctx.in_shape_b) == 1:
+                gb = gb.reshape(ctx.in_shape_b)
+        return ga, gb
+
+
+def matmul(input, other, *, out=None):
+    """Matrix product with numpy/PyTorch rules: 1-D operands are vectors, batch dims broadcast."""
+    if not isinstance(input, Tensor) or not isinstance(other, Tensor):
+        raise TypeError("matmul: both operands must be Tensors")
+    if input._data.ndim == 0 or other._data.ndim == 0:
+        raise RuntimeError("both arguments to matmul need to be at least 1D, but they are "
+                           f"{input._data.ndim}D and {other._data.ndim}D")
+    sa, sb = input._data.shape, other._data.shape
+    ka = sa[-1]
+    kb = sb[-2] if len(sb) > 1 else sb[0]
+    if ka != kb:
+        raise RuntimeError(f"matmul: mat1 and mat2 shapes cannot be multiplied "
+                           f"({_mshape(sa)} and {_mshape(sb)}); inner dimensions {ka} and {kb} "
+                           "differ")
+    if input._data.dtype != other._data.dtype:
+        input, other = binary_operands(input, other, "matmul")
+    try:
+        r = Matmul.apply(input, other)
+    except ValueError as e:
+        raise RuntimeError(f"matmul: shapes {list(sa)} and {list(sb)} do not broadcast: {e}") \
+            from None
+    from .arith import _result
+
+    return _result(r, out)
+
+
+def _mshape(s):
+    return "x".join(str(v) for v in s)
+
+
+def mm(input, mat2, *, out=None):
+    """Product of two 2-D matrices."""
+    if input._data.ndim != 2 or mat2._data.ndim != 2:
+        raise RuntimeError(f"mm: expected 2-D tensors, got {input._data.ndim}-D and "
+                           f"{mat2._data.ndim}-D")
+    return matmul(input, mat2, out=out)
+
+
+def bmm(input, mat2, *, out=None):
+    """Batched product of (b, n, m) and (b, m, p) tensors."""
+    if input._data.ndim != 3 or mat2._data.ndim != 3:
+        raise RuntimeError("bmm: expected 3-D tensors, got "
+                           f"{input._data.ndim}-D and {mat2._data.ndim}-D")
+    if input._data.shape[0] != mat2._data.shape[0]:
+        raise RuntimeError(f"bmm: batch sizes differ ({input._data.shape[0]} and "
+                           f"{mat2._data.shape[0]})")
+    return matmul(input, mat2, out=out)
+
+
+def mv(input, vec, *, out=None):
+    if input._data.ndim != 2 or vec._data.ndim != 1:
+        raise RuntimeError("mv: expected a 2-D matrix and a 1-D vector")
+    return matmul(input, vec, out=out)
+
+
+def dot(input, other, *, out=None):
+    if input._data.ndim != 1 or other._data.ndim != 1:
+        raise RuntimeError("1D tensors expected, but got "
+                           f"{input._data.ndim}D and {other._data.ndim}D tensors")
+    return matmul(input, other, out=out)
+
+
+vdot = dot
+
+
+def inner(input, other):
+    if input._data.ndim == 0 or other._data.ndim == 0:
+        return input * other
+    return matmul(input, other.mT if other._data.ndim > 1 else other) \
+        if other._data.ndim <= 2 else (input.unsqueeze(-2) * other).sum(-1)
+
+
+def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
+    """``beta * input + alpha * (mat1 @ mat2)``."""
+    p = mm(mat1, mat2)
+    r = (input if beta == 1 else beta * input) + (p if alpha == 1 else alpha * p)
+    from .arith import _result
+
+    return _result(r, out)
+
+
+def baddbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
+    p = bmm(batch1, batch2)
+    r = (input if beta == 1 else beta * input) + (p if alpha == 1 else alpha * p)
+    from .arith import _result
+
+    return _result(r, out)
+
+
+Tensor.__matmul__ = matmul
+Tensor.__rmatmul__ = lambda a, b: matmul(b, a)
+for _n, _f in [("matmul", matmul), ("mm", mm), ("bmm", bmm), ("mv", mv), ("dot", dot),
+               ("vdot", vdot), ("inner", inner), ("addmm", addmm), ("baddbmm", baddbmm)]:
+    register_method(_n)(_f)

@@ -1,0 +1,492 @@
+"""Unary floating-point functions: exp log sqrt trig tanh sigmoid relu erf ...
+
+Integer inputs are promoted to the default float dtype first (``ktrain.exp(int_tensor)``
+is float32, as in PyTorch). Rules that only need the output save the output alone.
+"""
+from __future__ import annotations
+
+import math as _m
+
+from .._backend import array_module, get_default_dtype
+from .._tensor import Tensor, register_method
+from ..autograd.function import Op
+from ._util import inplace
+
+__all__ = ["exp", "exp2", "log", "log2", "log10", "log1p", "expm1", "sqrt", "rsqrt", "sin",
+           "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "sigmoid", "relu",
+           "erf", "erfc", "erfinv", "atan2", "logit", "xlogy", "nan_to_num", "isnan",
+           "isinf", "isfinite", "isposinf", "isneginf", "hypot"]
+
+
+class Exp(Op):
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, a):
+        return array_module(a).exp(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * ctx.saved_output
+
+
+class Log(Op):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(ctx.inputs[0])
+        return array_module(a).log(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g / x
+
+
+class Log1p(Op):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(ctx.inputs[0])
+        return array_module(a).log1p(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g / (x + 1)
+
+
+class Expm1(Op):
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, a):
+        return array_module(a).expm1(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * (ctx.saved_output + 1)
+
+
+class Sqrt(Op):
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, a):
+        return array_module(a).sqrt(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g / (2 * ctx.saved_output)
+
+
+class Rsqrt(Op):
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, a):
+        xp = array_module(a)
+        return xp.reciprocal(xp.sqrt(a))
+
+    @staticmethod
+    def backward(ctx, g):
+        y = ctx.saved_output
+        return g * (-0.5) * y * y * y
+
+
+class Sin(Op):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(ctx.inputs[0])
+        return array_module(a).sin(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * x.cos()
+
+
+class Cos(Op):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(ctx.inputs[0])
+        return array_module(a).cos(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return -g * x.sin()
+
+
+class Tan(Op):
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, a):
+        return array_module(a).tan(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        y = ctx.saved_output
+        return g * (1 + y * y)
+
+
+class Asin(Op):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(ctx.inputs[0])
+        return array_module(a).arcsin(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * (1 - x * x).rsqrt()
+
+
+class Acos(Op):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(ctx.inputs[0])
+        return array_module(a).arccos(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return -g * (1 - x * x).rsqrt()
+
+
+class Atan(Op):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(ctx.inputs[0])
+        return array_module(a).arctan(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g / (1 + x * x)
+
+
+class Sinh(Op):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(ctx.inputs[0])
+        return array_module(a).sinh(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * x.cosh()
+
+
+class Cosh(Op):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(ctx.inputs[0])
+        return array_module(a).cosh(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * x.sinh()
+
+
+class Tanh(Op):
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, a):
+        return array_module(a).tanh(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        y = ctx.saved_output
+        return g * (1 - y * y)
+
+
+class Sigmoid(Op):
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, a):
+        xp = array_module(a)
+        # 1/(1+exp(-x)) overflows for very negative x; tanh form is stable and one pass
+        out = xp.tanh(a * 0.5)
+        out *= 0.5
+        out += 0.5
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        y = ctx.saved_output
+        return g * y * (1 - y)
+
+
+class Relu(Op):
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, a):
+        return array_module(a).maximum(a, 0)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * (ctx.saved_output > 0).to(g.dtype)
+
+
+class Erf(Op):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(ctx.inputs[0])
+        return _erf(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * (2.0 / _m.sqrt(_m.pi)) * (-(x * x)).exp()
+
+
+class Erfinv(Op):
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, a):
+        return _erfinv(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        y = ctx.saved_output
+        return g * (_m.sqrt(_m.pi) / 2.0) * (y * y).exp()
+
+
+class Atan2(Op):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(*ctx.inputs)
+        return array_module(a).arctan2(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        from ._util import unbroadcast
+
+        y, x = ctx.saved_tensors
+        d = x * x + y * y
+        return unbroadcast(g * x / d, y.shape), unbroadcast(-g * y / d, x.shape)
+
+
+def _erf(a):
+    xp = array_module(a)
+    if xp.__name__ == "cupy":
+        import cupyx.scipy.special as sp  # noqa: PLC0415 - GPU only
+
+        return sp.erf(a)
+    try:
+        from scipy.special import erf  # noqa: PLC0415 - optional, exact to the last ulp
+
+        return erf(a).astype(a.dtype, copy=False)
+    except ImportError:
+        return _erf_numpy(a)
+
+
+def _erf_numpy(a):
+    """erf to ~1e-15 without scipy: series for |x|<2.5, continued-fraction erfc beyond."""
+    import numpy as np
+
+    x = a.astype(np.float64)
+    ax = np.abs(x)
+    out = np.empty_like(x)
+    small = ax < 2.5
+    xs = x[small]
+    # Taylor series: erf x = 2/sqrt(pi) * sum (-1)^n x^(2n+1) / (n! (2n+1))
+    term = xs.copy()
+    total = xs.copy()
+    x2 = xs * xs
+    for n in range(1, 60):
+        term = term * (-x2) / n
+        total += term / (2 * n + 1)
+    out[small] = total * (2.0 / np.sqrt(np.pi))
+    xl = ax[~small]
+    # Lentz continued fraction for erfc
+    t = np.zeros_like(xl)
+    for k in range(60, 0, -1):
+        t = (k / 2.0) / (xl + t)
+    erfc = np.exp(-xl * xl) / np.sqrt(np.pi) / (xl + t)
+    out[~small] = np.sign(x[~small]) * (1.0 - erfc)
+    return out.astype(a.dtype, copy=False)
+
+
+def _erfinv(a):
+    xp = array_module(a)
+    if xp.__name__ == "cupy":
+        import cupyx.scipy.special as sp  # noqa: PLC0415
+
+        return sp.erfinv(a)
+    try:
+        from scipy.special import erfinv  # noqa: PLC0415
+
+        return erfinv(a).astype(a.dtype, copy=False)
+    except ImportError:
+        import numpy as np
+
+        x = a.astype(np.float64)
+        # Giles' approximation refined by two Newton steps on erf
+        y = np.sqrt(np.pi) / 2 * (x + np.pi / 12 * x ** 3)
+        for _ in range(60):
+            err = _erf_numpy(y) - x
+            y = y - err / (2 / np.sqrt(np.pi) * np.exp(-y * y))
+        y[x == 1] = np.inf
+        y[x == -1] = -np.inf
+        return y.astype(a.dtype, copy=False)
+
+
+def _float(x: Tensor) -> Tensor:
+    return x if x._data.dtype.kind == "f" or x.dtype.is_floating_point else \
+        x.to(get_default_dtype())
+
+
+def _unary(cls, name, doc):
+    def fn(input, *, out=None):
+        from .arith import _result
+
+        return _result(cls.apply(_float(input)), out)
+
+    fn.__name__ = name
+    fn.__doc__ = doc
+    return fn
+
+
+exp = _unary(Exp, "exp", "Elementwise e**x.")
+log = _unary(Log, "log", "Natural logarithm.")
+log1p = _unary(Log1p, "log1p", "log(1 + x), accurate for small x.")
+expm1 = _unary(Expm1, "expm1", "exp(x) - 1, accurate for small x.")
+sqrt = _unary(Sqrt, "sqrt", "Square root.")
+rsqrt = _unary(Rsqrt, "rsqrt", "1 / sqrt(x).")
+sin = _unary(Sin, "sin", "Sine.")
+cos = _unary(Cos, "cos", "Cosine.")
+tan = _unary(Tan, "tan", "Tangent.")
+asin = _unary(Asin, "asin", "Arcsine.")
+acos = _unary(Acos, "acos", "Arccosine.")
+atan = _unary(Atan, "atan", "Arctangent.")
+sinh = _unary(Sinh, "sinh", "Hyperbolic sine.")
+cosh = _unary(Cosh, "cosh", "Hyperbolic cosine.")
+tanh = _unary(Tanh, "tanh", "Hyperbolic tangent.")
+sigmoid = _unary(Sigmoid, "sigmoid", "Logistic sigmoid 1 / (1 + exp(-x)).")
+erf = _unary(Erf, "erf", "Gauss error function.")
+erfinv = _unary(Erfinv, "erfinv", "Inverse error function.")
+
+
+def relu(input, inplace=False):
+    """max(x, 0); its gradient at 0 is 0, as in PyTorch."""
+    if inplace:
+        return input.relu_()
+    return Relu.apply(input)
+
+
+def exp2(input, *, out=None):
+    return exp(_float(input) * _m.log(2.0), out=out)
+
+
+def log2(input, *, out=None):
+    return log(input, out=out) / _m.log(2.0) if out is None else _div_out(log(input), 2.0, out)
+
+
+def log10(input, *, out=None):
+    return log(input) / _m.log(10.0) if out is None else _div_out(log(input), 10.0, out)
+
+
+def _div_out(lg, base, out):
+    from .arith import _result
+
+    return _result(lg / _m.log(base), out)
+
+
+def erfc(input, *, out=None):
+    from .arith import _result
+
+    return _result(1.0 - erf(input), out)
+
+
+def atan2(input, other, *, out=None):
+    """Angle of (other, input) in radians, elementwise."""
+    from .arith import _result
+    from ._util import binary
+
+    return _result(binary(Atan2, _float(input), other if not isinstance(other, Tensor)
+                          else _float(other), "atan2"), out)
+
+
+arctan2 = atan2
+
+
+def hypot(input, other, *, out=None):
+    from .arith import _result
+
+    return _result((input * input + other * other).sqrt(), out)
+
+
+def logit(input, eps=None, *, out=None):
+    """log(p / (1 - p)); with eps, p is clamped into [eps, 1 - eps] first."""
+    from .arith import _result
+
+    x = _float(input)
+    if eps is not None:
+        x = x.clamp(eps, 1 - eps)
+    return _result((x / (1 - x)).log(), out)
+
+
+def xlogy(input, other, *, out=None):
+    """x * log(y), defined as 0 where x == 0."""
+    from .arith import _result, where
+
+    x = input if isinstance(input, Tensor) else other.new_tensor(input)
+    return _result(where(x == 0, 0.0, x * (other.log() if isinstance(other, Tensor)
+                                           else _m.log(other))), out)
+
+
+def nan_to_num(input, nan=0.0, posinf=None, neginf=None, *, out=None):
+    """Replace NaN and infinities with finite numbers (gradient passes where finite)."""
+    from .arith import _result, where
+
+    info = array_module(input._data).finfo(input._data.dtype) if input._data.dtype.kind == "f" \
+        else None
+    if info is None:
+        return _result(input.clone(), out)
+    hi = float(info.max) if posinf is None else posinf
+    lo = float(info.min) if neginf is None else neginf
+    r = where(input.isnan(), nan, input)
+    r = where(r == float("inf"), hi, r)
+    r = where(r == float("-inf"), lo, r)
+    return _result(r, out)
+
+
+def _pred(fn_name):
+    def fn(input):
+        xp = array_module(input._data)
+        return Tensor._make(getattr(xp, fn_name)(input._data))
+
+    fn.__name__ = fn_name
+    fn.__doc__ = f"Elementwise {fn_name} test (a bool tensor, no gradient)."
+    return fn
+
+
+isnan = _pred("isnan")
+isinf = _pred("isinf")
+isfinite = _pred("isfinite")
+isposinf = _pred("isposinf")
+isneginf = _pred("isneginf")
+_METHODS = {
+    "exp": exp, "exp2": exp2, "log": log, "log2": log2, "log10": log10, "log1p": log1p,
+    "expm1": expm1, "sqrt": sqrt, "rsqrt": rsqrt, "sin": sin, "cos": cos, "tan": tan,
+    "asin": asin, "arcsin": asin, "acos": acos, "arccos": acos, "atan": atan,
+    "arctan": atan, "sinh": sinh, "cosh": cosh, "tanh": tanh, "sigmoid": sigmoid,
+    "relu": relu, "erf": erf, "erfc": erfc, "erfinv": erfinv, "atan2": atan2,
+    "arctan2": atan2, "logit": logit, "xlogy": xlogy, "nan_to_num": nan_to_num,
+    "hypot": hypot,
+}
+for _name, _fn in _METHODS.items():
+    register_method(_name)(_fn)
+    if _name not in ("relu",):
+        register_method(_name + "_")(
+            (lambda f, n: lambda self, *a, **k: inplace(self, f, *a, name=n, **k))(_fn, _name + "_"))
+register_method("relu_")(lambda self: inplace(self, relu, name="relu_"))
+for _name, _fn in (("isnan", isnan), ("isinf", isinf), ("isfinite", isfinite),
+                   ("isposinf", isposinf), ("isneginf", isneginf)):
+    register_method(_name)(_fn)
