@@ -74,7 +74,7 @@ class device:
                 raise ValueError(f"device(): index given twice in {type!r} and index={index}")
             type, _, idx = type.partition(":")
             try:
-                index = int(idx)
+                index = _builtin_int(idx)
             except ValueError:
                 raise ValueError(f"device(): invalid device index in {type}:{idx!r}") from None
         if type not in ("cpu", "cuda"):
@@ -121,7 +121,7 @@ def as_device(d) -> device:
         return CPU
     if isinstance(d, device):
         return d
-    if isinstance(d, int):
+    if isinstance(d, _builtin_int):
         return device("cuda", d)
     return device(d)
 
@@ -294,6 +294,8 @@ def promote_types(a: dtype, b: dtype) -> dtype:
                 r = float32
             else:
                 r = other
+        elif a._cat != b._cat:  # across categories the higher one wins: int64 + float16 -> float16
+            r = a if a._cat > b._cat else b
         else:
             r = from_numpy_dtype(np.promote_types(a.np, b.np))
         _promote_cache[key] = r

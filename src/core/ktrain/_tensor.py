@@ -367,14 +367,12 @@ class Tensor:
                 continue
             else:
                 raise TypeError(f"to() received an invalid argument {a!r}")
-        from .ops.convert import to_device, to_dtype
-
         out = self
         if dtype is not None:
-            out = to_dtype(out, B.as_dtype(dtype), copy)
+            out = Tensor._to_dtype(out, B.as_dtype(dtype), copy)
             copy = copy and out is self
         if device is not None:
-            out = to_device(out, B.as_device(device), copy)
+            out = Tensor._to_device(out, B.as_device(device), copy)
         return out
 
     def cpu(self):
@@ -467,7 +465,7 @@ class Tensor:
 
     def copy_(self, src, non_blocking=False):
         """Copy ``src`` (broadcast, cast, moved across devices) into self; differentiable."""
-        from .ops.index import copy_into
+        from .ops.indexing import copy_into
 
         return copy_into(self, src)
 

@@ -1,4 +1,5 @@
 """Automatic differentiation: the engine, grad modes, custom Functions and checks."""
+from . import graph  # noqa: F401
 from .engine import backward, grad
 from .function import Function, FunctionCtx, once_differentiable
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: E402  (the functions)
@@ -9,10 +10,3 @@ __all__ = ["backward", "grad", "Function", "FunctionCtx", "once_differentiable",
            "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",
            "is_inference_mode_enabled", "gradcheck", "gradgradcheck", "graph"]
 
-
-def __getattr__(name):
-    if name == "graph":
-        from . import graph
-
-        return graph
-    raise AttributeError(f"module 'ktrain.autograd' has no attribute {name!r}")

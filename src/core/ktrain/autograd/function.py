@@ -48,6 +48,7 @@ class Node:
     _pre_hooks = None
     _post_hooks = None
     _metadata = None
+    _plain_args = ()
 
     # ------------------------------------------------------------------ saving
     def save_for_backward(self, *tensors):
@@ -105,7 +106,10 @@ class Node:
     def next_functions(self):
         """((node | AccumulateGrad | None, output_nr), ...) for each input, as in PyTorch."""
         out = []
-        for e in self._edges:
+        plain = self._plain_args
+        for i, e in enumerate(self._edges):
+            if i in plain:  # non-tensor arguments have no slot, as in PyTorch
+                continue
             if e is None:
                 out.append((None, 0))
             elif isinstance(e[0], Node):
@@ -230,7 +234,8 @@ class Op(Node):
         ctx = cls.__new__(cls)
         edges = []
         arrays = []
-        for a in args:
+        plain = None
+        for i, a in enumerate(args):
             if isinstance(a, T):
                 arrays.append(a._data)
                 if a._rg:
@@ -239,8 +244,11 @@ class Op(Node):
                     continue
             else:
                 arrays.append(a)
+                plain = (plain or ()) + (i,)
             edges.append(None)
         ctx._edges = edges
+        if plain is not None:
+            ctx._plain_args = plain
         ctx.inputs = args
         out = cls.forward(ctx, *arrays, **params)
         ctx.inputs = None

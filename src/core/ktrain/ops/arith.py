@@ -12,7 +12,8 @@ import numpy as np
 from .._backend import array_module
 from .._tensor import Tensor, register_method
 from ..autograd.function import Op
-from ._util import binary, inplace, needs, shape_of, unbroadcast
+from ..autograd.grad_mode import STATE
+from ._util import binary, binary_operands, inplace, needs, shape_of, unbroadcast
 
 __all__ = ["add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide",
            "floor_divide", "remainder", "fmod", "pow", "neg", "negative", "abs", "absolute",
@@ -21,15 +22,34 @@ __all__ = ["add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_d
            "addcdiv"]
 
 
+_ndarray = np.ndarray
+_new = object.__new__
+
+
 def _fast_binary(cls, name):
-    """The Python-operator entry: skips promotion when dtypes already agree."""
+    """The Python-operator entry: inlines the common case (same dtype, CPU, no promotion)."""
+    compute = cls.compute
+    record = cls._record
+
     def fn(a, b):
-        if isinstance(b, Tensor) and isinstance(a, Tensor):
-            da, db = a._data, b._data
-            if da.dtype is db.dtype and type(da) is np.ndarray and type(db) is np.ndarray:
+        T = Tensor
+        if isinstance(a, T):
+            da = a._data
+            if isinstance(b, T):
+                db = b._data
+                if da.dtype is db.dtype and type(da) is _ndarray and type(db) is _ndarray:
+                    if (a._rg or b._rg) and STATE.enabled:
+                        return record((a, b), {})
+                    out = compute(da, db)
+                    if type(out) is not _ndarray:
+                        out = np.asarray(out)
+                    t = _new(T)
+                    t._data = out
+                    t._rg = False
+                    t._version = [0]
+                    return t
+            elif type(b) is float and da.dtype.kind == "f":
                 return cls.apply(a, b)
-        elif type(b) is float and isinstance(a, Tensor) and a._data.dtype.kind == "f":
-            return cls.apply(a, b)
         return binary(cls, a, b, name)
 
     fn.__name__ = name
@@ -482,8 +502,6 @@ def where(condition, input=None, other=None, *, out=None):
     """``input`` where ``condition`` holds, else ``other``; ``where(cond)`` gives indices."""
     if input is None and other is None:
         return condition.nonzero(as_tuple=True)
-    from ._util import binary_operands
-
     if not isinstance(condition, Tensor):
         raise TypeError("where: condition must be a bool Tensor")
     if condition._data.dtype.kind != "b":
@@ -569,8 +587,6 @@ def addcdiv(input, tensor1, tensor2, *, value=1, out=None):
 def _result(r, out):
     if out is None:
         return r
-    from ..autograd.grad_mode import STATE
-
     if STATE.enabled and (r._rg or out._rg):
         raise RuntimeError("out= arguments don't support automatic differentiation, but one of "
                            "the arguments requires grad")

@@ -47,3 +47,7 @@ def to_device(t: Tensor, dev, copy=False) -> Tensor:
             and not copy:
         return t
     return ToDevice.apply(t, dev, copy)
+
+
+Tensor._to_dtype = staticmethod(to_dtype)
+Tensor._to_device = staticmethod(to_device)

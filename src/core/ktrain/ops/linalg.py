@@ -1,50 +1,48 @@
 """Matrix products: matmul (@) with PyTorch's 1-D and batch-broadcast rules, mm, bmm..."""
 from __future__ import annotations
 
+import operator as _operator
+
 from .._backend import array_module
 from .._tensor import Tensor, register_method
 from ..autograd.function import Op
 from ._util import binary_operands, unbroadcast
+from .arith import _result
 
 __all__ = ["matmul", "mm", "bmm", "mv", "dot", "vdot", "inner", "addmm", "baddbmm"]
 
 
 class Matmul(Op):
+    compute = staticmethod(_operator.matmul)
+
     @staticmethod
     def forward(ctx, a, b):
         x, y = ctx.inputs
         ctx.save_for_backward(x if y._rg else None, y if x._rg else None)
-        ctx.in_shape_a, ctx.in_shape_b = a.shape, b.shape
-        return array_module(a).matmul(a, b)
+        out = _operator.matmul(a, b)
+        # shapes with 1-D operands promoted to matrices, as numpy does internally
+        a2 = a.shape if a.ndim > 1 else (1,) + a.shape
+        b2 = b.shape if b.ndim > 1 else b.shape + (1,)
+        k = (a.ndim > 1) + (b.ndim > 1)  # matrix dims that survive in the output
+        ctx.shapes = (a.shape, b.shape, a2, b2, out.shape[:out.ndim - k] + (a2[-2], b2[-1]))
+        return out
 
     @staticmethod
     def backward(ctx, g):
         x, y = ctx.saved_tensors
+        sa, sb, a2, b2, o2 = ctx.shapes
+        g2 = g.reshape(o2) if g.shape != o2 else g
         ga = gb = None
         if ctx._edges[0] is not None:
-            y2 = y if y.ndim > 1 else y.unsqueeze(-1)
-            g2 = g
-            if y.ndim == 1:
-                g2 = g2.unsqueeze(-1)
-            if len(ctx.in_shape_a) == 1:
-                g2 = g2.unsqueeze(-2)
-            ga = g2 @ y2.mT
-            a2shape = ctx.in_shape_a if len(ctx.in_shape_a) > 1 else (1,) + ctx.in_shape_a
-            ga = unbroadcast(ga, a2shape)
-            if len(ctx.in_shape_a) == 1:
-                ga = ga.reshape(ctx.in_shape_a)
+            yy = y.reshape(b2) if y.ndim == 1 else y
+            ga = unbroadcast(g2 @ yy.mT, a2)
+            if len(sa) == 1:
+                ga = ga.reshape(sa)
         if ctx._edges[1] is not None:
-            x2 = x if x.ndim > 1 else x.unsqueeze(0)
-            g2 = g
-            if x.ndim == 1:
-                g2 = g2.unsqueeze(-2)
-            if len(ctx.in_shape_b) == 1:
-                g2 = g2.unsqueeze(-1)
-            gb = x2.mT @ g2
-            b2shape = ctx.in_shape_b if len(ctx.in_shape_b) > 1 else ctx.in_shape_b + (1,)
-            gb = unbroadcast(gb, b2shape)
-            if len(ctx.in_shape_b) == 1:
-                gb = gb.reshape(ctx.in_shape_b)
+            xx = x.reshape(a2) if x.ndim == 1 else x
+            gb = unbroadcast(xx.mT @ g2, b2)
+            if len(sb) == 1:
+                gb = gb.reshape(sb)
         return ga, gb
 
 
@@ -69,8 +67,6 @@ def matmul(input, other, *, out=None):
     except ValueError as e:
         raise RuntimeError(f"matmul: shapes {list(sa)} and {list(sb)} do not broadcast: {e}") \
             from None
-    from .arith import _result
-
     return _result(r, out)
 
 
@@ -124,16 +120,12 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
     """``beta * input + alpha * (mat1 @ mat2)``."""
     p = mm(mat1, mat2)
     r = (input if beta == 1 else beta * input) + (p if alpha == 1 else alpha * p)
-    from .arith import _result
-
     return _result(r, out)
 
 
 def baddbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
     p = bmm(batch1, batch2)
     r = (input if beta == 1 else beta * input) + (p if alpha == 1 else alpha * p)
-    from .arith import _result
-
     return _result(r, out)
 
 

@@ -10,7 +10,8 @@ import math as _m
 from .._backend import array_module, get_default_dtype
 from .._tensor import Tensor, register_method
 from ..autograd.function import Op
-from ._util import inplace
+from .arith import _result, where
+from ._util import binary, inplace, unbroadcast
 
 __all__ = ["exp", "exp2", "log", "log2", "log10", "log1p", "expm1", "sqrt", "rsqrt", "sin",
            "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "sigmoid", "relu",
@@ -265,8 +266,6 @@ class Atan2(Op):
 
     @staticmethod
     def backward(ctx, g):
-        from ._util import unbroadcast
-
         y, x = ctx.saved_tensors
         d = x * x + y * y
         return unbroadcast(g * x / d, y.shape), unbroadcast(-g * y / d, x.shape)
@@ -344,7 +343,6 @@ def _float(x: Tensor) -> Tensor:
 
 def _unary(cls, name, doc):
     def fn(input, *, out=None):
-        from .arith import _result
 
         return _result(cls.apply(_float(input)), out)
 
@@ -393,21 +391,17 @@ def log10(input, *, out=None):
 
 
 def _div_out(lg, base, out):
-    from .arith import _result
 
     return _result(lg / _m.log(base), out)
 
 
 def erfc(input, *, out=None):
-    from .arith import _result
 
     return _result(1.0 - erf(input), out)
 
 
 def atan2(input, other, *, out=None):
     """Angle of (other, input) in radians, elementwise."""
-    from .arith import _result
-    from ._util import binary
 
     return _result(binary(Atan2, _float(input), other if not isinstance(other, Tensor)
                           else _float(other), "atan2"), out)
@@ -417,14 +411,12 @@ arctan2 = atan2
 
 
 def hypot(input, other, *, out=None):
-    from .arith import _result
 
     return _result((input * input + other * other).sqrt(), out)
 
 
 def logit(input, eps=None, *, out=None):
     """log(p / (1 - p)); with eps, p is clamped into [eps, 1 - eps] first."""
-    from .arith import _result
 
     x = _float(input)
     if eps is not None:
@@ -434,7 +426,6 @@ def logit(input, eps=None, *, out=None):
 
 def xlogy(input, other, *, out=None):
     """x * log(y), defined as 0 where x == 0."""
-    from .arith import _result, where
 
     x = input if isinstance(input, Tensor) else other.new_tensor(input)
     return _result(where(x == 0, 0.0, x * (other.log() if isinstance(other, Tensor)
@@ -443,7 +434,6 @@ def xlogy(input, other, *, out=None):
 
 def nan_to_num(input, nan=0.0, posinf=None, neginf=None, *, out=None):
     """Replace NaN and infinities with finite numbers (gradient passes where finite)."""
-    from .arith import _result, where
 
     info = array_module(input._data).finfo(input._data.dtype) if input._data.dtype.kind == "f" \
         else None
