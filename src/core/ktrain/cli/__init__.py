@@ -1,0 +1,40 @@
+"""The ``ktrain`` command line (Typer). Thin: every command is one library call.
+
+For now it offers ``ktrain --version`` and ``ktrain info``; training commands
+(``fit``, ``eval``, ``sweep`` ...) arrive with the CLI issue.
+"""
+from __future__ import annotations
+
+import typer
+
+from .. import __version__
+
+app = typer.Typer(add_completion=True, no_args_is_help=True, rich_markup_mode="rich",
+                  help="ktrain: PyTorch-style training on numpy and cupy.")
+
+
+def _version_callback(value: bool):
+    if value:
+        typer.echo(f"ktrain {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_version_callback,
+                                       is_eager=True, help="Print the version and exit.")):
+    """ktrain: PyTorch-style training on numpy and cupy."""
+
+
+@app.command()
+def info():
+    """Print versions, BLAS and thread settings, and CUDA devices.
+
+    Example: [bold]ktrain info[/bold]
+    """
+    from .info import collect, render
+
+    render(collect())
+
+
+def main():  # console-script entry point
+    app()
