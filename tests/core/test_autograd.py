@@ -384,3 +384,33 @@ def test_cuda_unavailable_error_is_clear():
     assert kt.cuda.device_count() == 0
     assert kt.cuda.memory_allocated() == 0
     kt.cuda.synchronize()
+
+
+def test_inplace_through_views_under_autograd():
+    def f(x, y):
+        b = x * 1.0
+        b[:, 0] += y  # view iadd, then setitem of the view into its base
+        v = b[1]
+        v.mul_(y[1])  # in-place on a basic-index view
+        b.T[0].sub_(x[0, 0])  # in-place through a view of a transposed view
+        return b * b
+
+    x = leaf(np.random.default_rng(1).uniform(-1, 1, (3, 3)))
+    y = leaf([0.5, -1.5, 2.0])
+    assert gradcheck(f, (x, y))
+    assert gradgradcheck(f, (x, y))
+
+
+def test_inplace_on_view_of_leaf_errors():
+    w = leaf([1.0, 2.0, 3.0])
+    with pytest.raises(RuntimeError, match="view of a leaf Variable"):
+        w[1:].add_(1)
+
+
+def test_inplace_view_into_fresh_buffer():
+    h = leaf([1.0, 2.0])
+    out = kt.zeros(2, 3, dtype=kt.float64)
+    out[:, 1].add_(h)
+    out[:, 2:].copy_(h.unsqueeze(1) * 3)
+    out.sum().backward()
+    np.testing.assert_allclose(h.grad.numpy(), [4.0, 4.0])

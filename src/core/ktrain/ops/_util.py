@@ -7,6 +7,7 @@ import numpy as np
 
 from .. import _backend as B
 from .._tensor import Tensor
+from ..autograd.function import Op
 from ..autograd.grad_mode import STATE
 
 _generic = np.generic
@@ -157,9 +158,7 @@ def inplace(t: Tensor, fn, *args, name=None, **kwargs):
             f"a leaf Variable that requires grad is being used in an in-place operation "
             f"({name}); do it under `with ktrain.no_grad():` or use the out-of-place op")
     if t._base is not None:
-        raise RuntimeError(
-            f"{name}: in-place modification of a view is not supported while autograd "
-            "records a graph; use the out-of-place op, or .clone() the view first")
+        return _inplace_on_view(t, fn, args, kwargs, name)
     snap = Tensor._make(t._data.copy(), t.grad_fn, t._rg)
     snap._output_nr = t._output_nr
     r = fn(snap, *args, **kwargs)
@@ -185,3 +184,117 @@ def _store(t: Tensor, arr, name):
     if arr is not d:
         d[...] = arr
     t._version[0] += 1
+
+
+# ---------------------------------------------------------------------- in-place on views
+# Writing into a view changes its base, so the base's history must change too (PyTorch's
+# CopySlices): the base becomes "old base with the view's region replaced by the result",
+# and the view's history is re-derived from the base's new node. A view's region inside
+# its base is described by (offset, strides) in elements of the C-contiguous base storage.
+
+
+def _region(view_arr, base_arr, name):
+    if not base_arr.flags.c_contiguous or view_arr.dtype != base_arr.dtype:
+        raise RuntimeError(
+            f"{name}: in-place modification of this view under autograd needs a contiguous "
+            "base of the same dtype; use the out-of-place op or .clone() the view first")
+    item = base_arr.itemsize
+    off = _ptr(view_arr) - _ptr(base_arr)
+    return (off // item, tuple(s // item for s in view_arr.strides), view_arr.shape,
+            base_arr.shape)
+
+
+def _ptr(a):
+    return a.__array_interface__["data"][0] if type(a) is np.ndarray else a.data.ptr
+
+
+def _strided(flat, region):
+    off, strides, shape, _ = region
+    xp = B.array_module(flat)
+    item = flat.itemsize
+    return xp.lib.stride_tricks.as_strided(flat[off:], shape, tuple(s * item for s in strides))
+
+
+class ViewGather(Op):
+    """The region of a (C-contiguous) base described by ``region``: a view, no copy."""
+
+    @staticmethod
+    def forward(ctx, a, region):
+        ctx.region = region
+        return _strided(a.reshape(-1), region)
+
+    @staticmethod
+    def backward(ctx, g):
+        return ViewScatter.apply(g, ctx.region), None
+
+
+class ViewScatter(Op):
+    """zeros(base shape) with ``g`` added into the region (adjoint of ViewGather)."""
+
+    @staticmethod
+    def forward(ctx, g, region):
+        ctx.region = region
+        xp = B.array_module(g)
+        z = xp.zeros(region[3], g.dtype)
+        _strided(z.reshape(-1), region)[...] += g
+        return z
+
+    @staticmethod
+    def backward(ctx, gg):
+        return ViewGather.apply(gg.contiguous(), ctx.region), None
+
+
+class ZeroRegion(Op):
+    """``g`` with the region set to zero (self-adjoint)."""
+
+    @staticmethod
+    def forward(ctx, g, region):
+        ctx.region = region
+        out = B.array_module(g).ascontiguousarray(g).copy()
+        _strided(out.reshape(-1), region)[...] = 0
+        return out
+
+    @staticmethod
+    def backward(ctx, gg):
+        return ZeroRegion.apply(gg, ctx.region), None
+
+
+class CopySlices(Op):
+    """The base after its region was overwritten by ``src`` (storage already updated)."""
+
+    @staticmethod
+    def forward(ctx, base, src, region):
+        ctx.region = region
+        return base
+
+    @staticmethod
+    def backward(ctx, g):
+        g = g.contiguous()
+        gb = ZeroRegion.apply(g, ctx.region) if ctx._edges[0] is not None else None
+        gs = ViewGather.apply(g, ctx.region) if ctx._edges[1] is not None else None
+        return gb, gs, None
+
+
+def _inplace_on_view(t, fn, args, kwargs, name):
+    base = t._base
+    if base.grad_fn is None and base._rg:
+        raise RuntimeError(
+            f"a view of a leaf Variable that requires grad is being used in an in-place "
+            f"operation ({name}); do it under `with ktrain.no_grad():`")
+    region = _region(t._data, base._data, name)
+    alias = Tensor._make(base._data, base.grad_fn, base._rg)
+    alias._output_nr = base._output_nr
+    old = ViewGather.apply(alias, region)  # the view's old values, history from the base
+    old._data = old._data.copy()
+    r = fn(old, *args, **kwargs)
+    _store(t, r._data, name)
+    node = CopySlices.apply(alias, r, region).grad_fn
+    if node is None:
+        return t
+    base.grad_fn = node
+    base._output_nr = 0
+    base._rg = True
+    t.grad_fn = ViewGather.apply(base, region).grad_fn
+    t._output_nr = 0
+    t._rg = True
+    return t
