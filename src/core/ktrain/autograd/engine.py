@@ -93,9 +93,11 @@ def _accumulate(buf, nr, g):
     buf[nr] = g if old is None else old + g
 
 
-def _zeros_for(meta):
+def _zeros_for(meta, like):
+    """Zeros for an output that got no gradient, on the device of ``like`` (a gradient)."""
     shape, dtype = meta
-    return _tensor_cls()._make(np.zeros(shape, dtype))
+    xp = np if type(like._data) is np.ndarray else _xp(like._data)
+    return _tensor_cls()._make(xp.zeros(shape, dtype))
 
 
 def _execute(root_edges, root_grads, retain_graph, create_graph, capture=None,
@@ -162,11 +164,13 @@ def _execute(root_edges, root_grads, retain_graph, create_graph, capture=None,
                         r = hook(tuple(grads))
                         if r is not None:
                             grads = list(r)
-                if node._n_outputs > 1:
+                if node._n_outputs > 1 and getattr(node, "_materialize", True):
                     meta = node._out_meta
+                    like = next(g for g in grads if g is not None)
+                    nondiff = getattr(node, "nondiff_outputs", ())
                     for i, g in enumerate(grads):
-                        if g is None and meta[i] is not None and getattr(node, "_materialize", True):
-                            grads[i] = _zeros_for(meta[i])
+                        if g is None and meta[i] is not None and i not in nondiff:
+                            grads[i] = _zeros_for(meta[i], like)
                 if node._freed:
                     raise RuntimeError(_freed_message(node))
                 in_grads = node._run_backward(grads)

@@ -54,8 +54,8 @@ class Node:
     def save_for_backward(self, *tensors):
         """Keep tensors (or None) for backward; versions are checked when unpacked."""
         self._saved = tensors
-        self._saved_versions = tuple(t._version[0] if t is not None and hasattr(t, "_version")
-                                     else None for t in tensors)
+        T = Tensor
+        self._saved_versions = [t._version[0] if isinstance(t, T) else None for t in tensors]
 
     @property
     def saved_tensors(self):

@@ -131,7 +131,7 @@ def needs(ctx, i) -> bool:
 
 
 def shape_of(x):
-    return x.shape if hasattr(x, "shape") else ()
+    return getattr(x, "shape", ())
 
 
 def inplace(t: Tensor, fn, *args, name=None, **kwargs):

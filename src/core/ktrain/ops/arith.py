@@ -102,8 +102,10 @@ class Mul(Op):
     @staticmethod
     def forward(ctx, a, b):
         x, y = ctx.inputs
-        ctx.save_for_backward(x if needs_any(ctx, y) else None, y if needs_any(ctx, x) else None)
-        ctx.shapes = (shape_of(a), shape_of(b))
+        e = ctx._edges
+        # keep an operand only when the *other* one needs its gradient
+        ctx.save_for_backward(x if e[1] is not None else None, y if e[0] is not None else None)
+        ctx.shapes = (a.shape, getattr(b, "shape", ()))
         return a * b
 
     @staticmethod
