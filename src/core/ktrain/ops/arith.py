@@ -105,7 +105,7 @@ class Mul(Op):
         e = ctx._edges
         # keep an operand only when the *other* one needs its gradient
         ctx.save_for_backward(x if e[1] is not None else None, y if e[0] is not None else None)
-        ctx.shapes = (a.shape, getattr(b, "shape", ()))
+        ctx.shapes = (getattr(a, "shape", ()), getattr(b, "shape", ()))
         return a * b
 
     @staticmethod
