@@ -190,3 +190,7 @@ def test_ops_on_each_device_match_numpy(device):
     assert x.grad.device == x.device
     ref = np.exp(np.tanh(a @ a.T) * 2 + a.sum(1, keepdims=True)).mean()
     np.testing.assert_allclose(y.item(), ref, rtol=1e-5)
+
+
+def test_empty_list_gives_default_float():
+    assert kt.tensor([]).dtype == kt.float32 and kt.tensor([[]]).shape == (1, 0)

@@ -32,14 +32,14 @@ def _size_arg(size):
 
 def _infer_python_dtype(data):
     """PyTorch's dtype for nested Python data: bool < int64 < default float."""
-    kind = 0
+    kind = -1  # nothing seen yet: an empty list gives the default float dtype, as PyTorch
     stack = [data]
     while stack:
         x = stack.pop()
         if isinstance(x, (list, tuple)):
             stack.extend(x)
         elif isinstance(x, bool) or isinstance(x, np.bool_):
-            continue
+            kind = max(kind, 0)
         elif isinstance(x, (int, np.integer)):
             kind = max(kind, 1)
         elif isinstance(x, Tensor):
@@ -48,7 +48,7 @@ def _infer_python_dtype(data):
         else:
             kind = 2
             break
-    return (B.bool, B.int64, B.get_default_dtype())[kind]
+    return (B.bool, B.int64, B.get_default_dtype(), B.get_default_dtype())[kind]
 
 
 def _flatten_tensors(data):
