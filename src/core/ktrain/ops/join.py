@@ -299,14 +299,12 @@ class Split(Op):
     @staticmethod
     def forward(ctx, a, dim, bounds):
         ctx.meta = (a.shape, dim, bounds)
-        ctx.dev = None if type(a) is np.ndarray else B.device_of(a)
         outs = [a[_at(dim, slice(s, e))] for s, e in bounds]
         return outs[0] if len(outs) == 1 else tuple(outs)
 
     @staticmethod
     def backward(ctx, *grads):
         shape, dim, bounds = ctx.meta
-        grads = _on_device(grads, ctx.dev)
         partition = bounds[0][0] == 0 and bounds[-1][1] == shape[dim] and all(
             bounds[i][1] == bounds[i + 1][0] for i in range(len(bounds) - 1))
         if partition:
@@ -326,22 +324,13 @@ class Unbind(Op):
     def forward(ctx, a, dim):
         n = a.shape[dim]
         ctx.dim = dim
-        ctx.dev = None if type(a) is np.ndarray else B.device_of(a)
         m = array_module(a).moveaxis(a, dim, 0) if dim else a
         outs = [m[i, ...] for i in range(n)]
         return outs[0] if n == 1 else tuple(outs)
 
     @staticmethod
     def backward(ctx, *grads):
-        return Stack.apply(*_on_device(grads, ctx.dev), dim=ctx.dim), None
-
-
-def _on_device(grads, dev):
-    """Missing gradients of a multi-output node arrive as zeros the engine made with numpy;
-    move them next to the others on a GPU."""
-    if dev is None:
-        return grads
-    return [g.to(dev) if type(g._data) is np.ndarray else g for g in grads]
+        return Stack.apply(*grads, dim=ctx.dim), None
 
 
 def _split_bounds(input, bounds, dim):
