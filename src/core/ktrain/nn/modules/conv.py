@@ -1,0 +1,4 @@
+"""(in progress)"""
+from __future__ import annotations
+
+__all__: list = []
