@@ -414,3 +414,16 @@ def test_inplace_view_into_fresh_buffer():
     out[:, 2:].copy_(h.unsqueeze(1) * 3)
     out.sum().backward()
     np.testing.assert_allclose(h.grad.numpy(), [4.0, 4.0])
+
+
+def test_fill_through_a_view_cuts_the_gradient():
+    x = leaf([1.0, 1.0, 1.0, 1.0])
+    y = x * 2
+    y[1:3].fill_(0.0)
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [2, 0, 0, 2])
+    v = leaf([3.0])
+    z = kt.zeros(3, dtype=kt.float64)
+    z.fill_(v[0])
+    z.sum().backward()
+    np.testing.assert_allclose(v.grad.numpy(), [3.0])

@@ -23,6 +23,11 @@ from .creation import *  # noqa: E402,F401,F403
 from .ops import *  # noqa: E402,F401,F403
 
 from .ops.shape import clone, contiguous  # noqa: E402,F401
+from . import random  # noqa: E402,F401  (attaches Tensor.uniform_/normal_/bernoulli_/random_)
+from .random import (Generator, bernoulli, default_generator, get_rng_state,  # noqa: E402,F401
+                     initial_seed, manual_seed, multinomial, normal, poisson, rand, rand_like,
+                     randint, randint_like, randn, randn_like, randperm, seed, set_rng_state)
+from .serialization import load, save  # noqa: E402,F401
 
 
 def result_type(tensor1, tensor2):

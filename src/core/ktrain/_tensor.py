@@ -458,10 +458,19 @@ class Tensor:
         return self.fill_(0)
 
     def fill_(self, value):
-        if isinstance(value, Tensor):
-            value = value._data
-        return _write(self, lambda a: a.fill(value) if not hasattr(value, "shape")
-                      else a.__setitem__(Ellipsis, value), "fill_")
+        """Fill with a number or a 0-d tensor (differentiable in the value, like PyTorch)."""
+        if not (STATE.enabled and (self._rg or isinstance(value, Tensor) and value._rg)):
+            v = value._data if isinstance(value, Tensor) else value
+            self._data[...] = v
+            self._version[0] += 1
+            return self
+        from .ops._util import inplace
+
+        def filled(t, v):
+            z = t * 0  # keeps the shape, dtype and device; the old values get no gradient
+            return (z + v) if isinstance(v, Tensor) else z.detach() + v
+
+        return inplace(self, filled, value, name="fill_")
 
     def copy_(self, src, non_blocking=False):
         """Copy ``src`` (broadcast, cast, moved across devices) into self; differentiable."""

@@ -175,20 +175,29 @@ def _fill(xp, shape, value, npd):
     return xp.full(shape, value, npd)
 
 
+def _out(t, out):
+    """Honour ``out=``: resize ``out`` to the result and copy it in."""
+    if out is None:
+        return t
+    out._data = t._data.astype(out._data.dtype, copy=False) if out.dtype != t.dtype else t._data
+    out._version[0] += 1
+    return out
+
+
 def zeros(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False) -> Tensor:
     """A tensor of zeros: ``zeros(2, 3)`` or ``zeros((2, 3))``."""
-    return _factory(_size_arg(size), 0, dtype, device, requires_grad)
+    return _out(_factory(_size_arg(size), 0, dtype, device, requires_grad), out)
 
 
 def ones(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False) -> Tensor:
     """A tensor of ones."""
-    return _factory(_size_arg(size), 1, dtype, device, requires_grad)
+    return _out(_factory(_size_arg(size), 1, dtype, device, requires_grad), out)
 
 
 def empty(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False,
           memory_format=None, pin_memory=False) -> Tensor:
     """An uninitialised tensor."""
-    return _factory(_size_arg(size), None, dtype, device, requires_grad)
+    return _out(_factory(_size_arg(size), None, dtype, device, requires_grad), out)
 
 
 def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
