@@ -205,11 +205,17 @@ class Op(Node):
     def apply(cls, *args, **params):
         """Run the op on Tensors (and plain values); record a node when grad is needed."""
         T = Tensor
-        if STATE.enabled:
-            for a in args:
-                if isinstance(a, T) and a._rg:
-                    return cls._record(args, params)
-        arrays = [a._data if isinstance(a, T) else a for a in args]
+        arrays = []
+        rg = False
+        for a in args:
+            if isinstance(a, T):
+                arrays.append(a._data)
+                if a._rg:
+                    rg = True
+            else:
+                arrays.append(a)
+        if rg and STATE.enabled:
+            return cls._record(args, params)
         compute = cls.compute
         if compute is not None:
             out = compute(*arrays, **params)

@@ -48,6 +48,13 @@ class Matmul(Op):
 
 def matmul(input, other, *, out=None):
     """Matrix product with numpy/PyTorch rules: 1-D operands are vectors, batch dims broadcast."""
+    if out is None and isinstance(input, Tensor) and isinstance(other, Tensor):
+        da, db = input._data, other._data
+        if da.dtype is db.dtype and da.ndim and db.ndim:  # the common case: no checks needed
+            try:
+                return Matmul.apply(input, other)
+            except ValueError:
+                pass  # fall through to the checks below for a clear message
     if not isinstance(input, Tensor) or not isinstance(other, Tensor):
         raise TypeError("matmul: both operands must be Tensors")
     if input._data.ndim == 0 or other._data.ndim == 0:

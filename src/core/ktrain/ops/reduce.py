@@ -124,7 +124,13 @@ _AminmaxRT = _rt("aminmax", ("min", "max"))
 # ---------------------------------------------------------------------- sum / mean
 
 
+def _sum_compute(a, axes, keepdim, npd):
+    return a.sum(axis=axes, keepdims=keepdim, dtype=npd)
+
+
 class Sum(Op):
+    compute = staticmethod(_sum_compute)
+
     @staticmethod
     def forward(ctx, a, axes, keepdim, npd):
         ctx.meta = (a.shape, axes, keepdim, a.dtype)
