@@ -237,21 +237,22 @@ class Op(Node):
     @classmethod
     def _record(cls, args, params):
         T = Tensor
-        ctx = cls.__new__(cls)
-        edges = []
-        arrays = []
+        ctx = _new(cls)
+        arrays = list(args)
+        edges = [None] * len(arrays)
         plain = None
-        for i, a in enumerate(args):
+        i = 0
+        for a in args:
             if isinstance(a, T):
-                arrays.append(a._data)
+                arrays[i] = a._data
                 if a._rg:
                     fn = a.grad_fn
-                    edges.append((fn, a._output_nr) if fn is not None else (a, 0))
-                    continue
+                    edges[i] = (fn, a._output_nr) if fn is not None else (a, 0)
+            elif plain is None:
+                plain = [i]
             else:
-                arrays.append(a)
-                plain = (plain or ()) + (i,)
-            edges.append(None)
+                plain.append(i)
+            i += 1
         ctx._edges = edges
         if plain is not None:
             ctx._plain_args = plain
