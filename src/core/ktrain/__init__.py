@@ -55,7 +55,8 @@ def __getattr__(name):
     # heavier or optional submodules load on first use
     import importlib
 
-    if name in ("random", "serialization", "fft", "nn", "optim", "utils", "amp", "testing"):
+    if name in ("random", "serialization", "fft", "nn", "optim", "utils", "amp", "testing",
+                "metrics"):
         return importlib.import_module(f".{name}", __name__)
     lazy = {"save": "serialization", "load": "serialization", "manual_seed": "random",
             "seed": "random", "initial_seed": "random", "Generator": "random",
@@ -63,7 +64,10 @@ def __getattr__(name):
             "randn": "random", "randint": "random", "randperm": "random", "normal": "random",
             "bernoulli": "random", "multinomial": "random", "rand_like": "random",
             "randn_like": "random", "randint_like": "random", "default_generator": "random",
-            "poisson": "random"}
+            "poisson": "random", "autocast": "amp", "is_autocast_enabled": "amp",
+            "get_autocast_dtype": "amp", "set_autocast_enabled": "amp",
+            "set_autocast_dtype": "amp", "is_autocast_available": "amp",
+            "clear_autocast_cache": "amp"}
     if name in lazy:
         mod = importlib.import_module(f".{lazy[name]}", __name__)
         return getattr(mod, name)

@@ -13,6 +13,7 @@ import numpy as np
 
 from . import function as _function
 from .function import Node, _freed_message
+from ..amp.autocast_mode import STATE as _AMP
 from .grad_mode import STATE
 
 __all__ = ["backward", "grad"]
@@ -139,6 +140,7 @@ def _execute(root_edges, root_grads, retain_graph, create_graph, capture=None,
     buffers = {}
     prev = STATE.enabled
     STATE.enabled = create_graph
+    _AMP.suspend()  # backward ops run in the dtypes of the forward, as in PyTorch
     try:
         for e, g in zip(root_edges, root_grads):
             n, nr = e
@@ -205,6 +207,7 @@ def _execute(root_edges, root_grads, retain_graph, create_graph, capture=None,
             del in_grads
     finally:
         STATE.enabled = prev
+        _AMP.resume()
     return captured
 
 

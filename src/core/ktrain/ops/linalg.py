@@ -5,6 +5,7 @@ import operator as _operator
 
 from .._backend import array_module
 from .._tensor import Tensor, register_method
+from ..amp import autocast_mode as _amp
 from ..autograd.function import Op
 from ._util import binary_operands, unbroadcast
 from .arith import _result
@@ -12,14 +13,21 @@ from .arith import _result
 __all__ = ["matmul", "mm", "bmm", "mv", "dot", "vdot", "inner", "addmm", "baddbmm"]
 
 
+def _mm(a, b):
+    out = a @ b
+    if out.dtype != a.dtype:  # numpy computes bfloat16 (ml_dtypes) products in float32
+        out = out.astype(a.dtype)
+    return out
+
+
 class Matmul(Op):
-    compute = staticmethod(_operator.matmul)
+    compute = staticmethod(_mm)
 
     @staticmethod
     def forward(ctx, a, b):
         x, y = ctx.inputs
         ctx.save_for_backward(x if y._rg else None, y if x._rg else None)
-        out = _operator.matmul(a, b)
+        out = _mm(a, b)
         # shapes with 1-D operands promoted to matrices, as numpy does internally
         a2 = a.shape if a.ndim > 1 else (1,) + a.shape
         b2 = b.shape if b.ndim > 1 else b.shape + (1,)
@@ -48,6 +56,8 @@ class Matmul(Op):
 
 def matmul(input, other, *, out=None):
     """Matrix product with numpy/PyTorch rules: 1-D operands are vectors, batch dims broadcast."""
+    if _amp.ANY_ACTIVE:
+        input, other = _amp.cast_inputs("matmul", input, other)
     if out is None and isinstance(input, Tensor) and isinstance(other, Tensor):
         da, db = input._data, other._data
         if da.dtype is db.dtype and da.ndim and db.ndim:  # the common case: no checks needed
@@ -125,12 +135,17 @@ def inner(input, other):
 
 def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
     """``beta * input + alpha * (mat1 @ mat2)``."""
+    if _amp.ANY_ACTIVE:
+        input, mat1, mat2 = _amp.cast_inputs("addmm", input, mat1, mat2)
     p = mm(mat1, mat2)
     r = (input if beta == 1 else beta * input) + (p if alpha == 1 else alpha * p)
     return _result(r, out)
 
 
 def baddbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
+    """``beta * input + alpha * (batch1 @ batch2)`` for batches of matrices."""
+    if _amp.ANY_ACTIVE:
+        input, batch1, batch2 = _amp.cast_inputs("baddbmm", input, batch1, batch2)
     p = bmm(batch1, batch2)
     r = (input if beta == 1 else beta * input) + (p if alpha == 1 else alpha * p)
     return _result(r, out)

@@ -9,6 +9,7 @@ import math as _m
 
 from .._backend import array_module, get_default_dtype
 from .._tensor import Tensor, register_method
+from ..amp import autocast_mode as _amp
 from ..autograd.function import Op
 from .arith import _result, where
 from ._util import binary, inplace, unbroadcast

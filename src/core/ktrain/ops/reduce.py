@@ -18,6 +18,7 @@ import numpy as np
 from .. import _backend as B
 from .._backend import array_module
 from .._tensor import Tensor, register_method
+from ..amp import autocast_mode as _amp
 from ..autograd.function import Op
 from ._util import inplace
 from .arith import maximum, minimum, where
@@ -155,12 +156,16 @@ def _sum_dtype(t, dtype):
 
 def sum(input, dim=None, keepdim=False, *, dtype=None):  # noqa: A001 - PyTorch's name
     """Sum over ``dim`` (all dims when None). Integer and bool inputs sum in int64."""
+    if _amp.ANY_ACTIVE:
+        (input,) = _amp.cast_inputs("sum", input)
     axes = norm_dims(dim, input._data.ndim, "sum", input._data.shape)
     return Sum.apply(input, axes, keepdim, _sum_dtype(input, dtype))
 
 
 def mean(input, dim=None, keepdim=False, *, dtype=None):
     """Arithmetic mean over ``dim``; floating inputs only (as in PyTorch)."""
+    if _amp.ANY_ACTIVE:
+        (input,) = _amp.cast_inputs("mean", input)
     if dtype is not None:
         input = input.to(dtype)
     if not input.is_floating_point():
@@ -598,12 +603,16 @@ def _softmax_input(input, dim, dtype, op):
 
 def softmax(input, dim, dtype=None):
     """``exp(x) / sum(exp(x), dim)`` (stable); ``dtype`` casts the input first."""
+    if dtype is None and _amp.ANY_ACTIVE:
+        (input,) = _amp.cast_inputs("softmax", input)
     input, axes = _softmax_input(input, dim, dtype, "softmax")
     return Softmax.apply(input, axes)
 
 
 def log_softmax(input, dim, dtype=None):
     """``x - logsumexp(x, dim, keepdim=True)`` (stable); ``dtype`` casts the input first."""
+    if dtype is None and _amp.ANY_ACTIVE:
+        (input,) = _amp.cast_inputs("log_softmax", input)
     input, axes = _softmax_input(input, dim, dtype, "log_softmax")
     return LogSoftmax.apply(input, axes)
 
@@ -737,6 +746,8 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     (max |x|), ``-inf`` (min |x|) or any other number (``sum(|x|^p)^(1/p)``).
     The gradient of the 2-norm at 0 is 0, as in PyTorch.
     """
+    if _amp.ANY_ACTIVE:
+        (input,) = _amp.cast_inputs("norm", input)
     if dtype is not None:
         input = input.to(dtype)
     _require_float(input, "norm")
