@@ -5,6 +5,8 @@ is float32, as in PyTorch). Rules that only need the output save the output alon
 """
 from __future__ import annotations
 
+import numpy as np
+
 import math as _m
 
 from .._backend import array_module, get_default_dtype
@@ -272,8 +274,28 @@ class Atan2(Op):
         return unbroadcast(g * x / d, y.shape), unbroadcast(-g * y / d, x.shape)
 
 
+def _erf_f32(x):
+    """erf for float32 numpy arrays: a rational approximation exact to float32 rounding."""
+    x = np.clip(x, -4.0, 4.0)
+    x2 = x * x
+    p = x2 * np.float32(-2.72614225801306e-10) + np.float32(2.77068142495902e-08)
+    for c in (-2.10102402082508e-06, -5.69250639462346e-05, -7.34990630326855e-04,
+              -2.95459980854025e-03, -1.60960333262415e-02):
+        p *= x2
+        p += np.float32(c)
+    p *= x
+    q = x2 * np.float32(-1.45660718464996e-05) + np.float32(-2.13374055278905e-04)
+    for c in (-1.68282697438203e-03, -7.37332916720468e-03, -1.42647390514189e-02):
+        q *= x2
+        q += np.float32(c)
+    p /= q
+    return p
+
+
 def _erf(a):
     xp = array_module(a)
+    if xp is np and a.dtype == np.float32:
+        return _erf_f32(a)
     if xp.__name__ == "cupy":
         import cupyx.scipy.special as sp  # noqa: PLC0415 - GPU only
 
@@ -429,8 +451,10 @@ def xlogy(input, other, *, out=None):
     """x * log(y), defined as 0 where x == 0."""
 
     x = input if isinstance(input, Tensor) else other.new_tensor(input)
-    return _result(where(x == 0, 0.0, x * (other.log() if isinstance(other, Tensor)
-                                           else _m.log(other))), out)
+    if isinstance(other, Tensor):
+        safe = where(x == 0, 1.0, other)  # log(other) is not needed (nor warned about) there
+        return _result(where(x == 0, 0.0, x * safe.log()), out)
+    return _result(where(x == 0, 0.0, x * (_m.log(other) if other > 0 else float("nan"))), out)
 
 
 def nan_to_num(input, nan=0.0, posinf=None, neginf=None, *, out=None):

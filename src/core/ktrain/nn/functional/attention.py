@@ -1,4 +1,378 @@
-"""(in progress)"""
+"""Attention: ``scaled_dot_product_attention`` (one fused op) and
+``multi_head_attention_forward`` (PyTorch's functional form of ``nn.MultiheadAttention``).
+
+The fused op computes ``softmax(q k^T * scale + mask) v`` with the softmax done in place
+on the score buffer, and its backward uses the closed form
+``dS = P * (dP - sum(dP * P, -1))`` on raw arrays. Under ``create_graph`` the same
+formulas run as ktrain ops on a recomputed ``P``, so higher-order gradients work.
+Rows whose every key is masked give zeros (PyTorch's safe softmax), not NaN.
+"""
 from __future__ import annotations
 
-__all__: list = []
+import math
+
+import numpy as np
+
+from ... import _backend as B
+from ..._tensor import Tensor
+from ...autograd.function import Op
+from ...autograd.grad_mode import STATE
+from ...ops._util import unbroadcast
+from .linear import linear
+
+__all__ = ["scaled_dot_product_attention", "multi_head_attention_forward"]
+
+_wrap = Tensor._make
+_NEG_INF = float("-inf")
+
+
+def _sum_to(a, shape):
+    """Raw-array un-broadcasting: sum ``a`` down to ``shape``."""
+    if a.shape == tuple(shape):
+        return a
+    lead = a.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(shape)
+                                      if s == 1 and a.shape[i + lead] != 1)
+    r = a.sum(axis=axes, keepdims=True) if axes else a
+    return r.reshape(shape)
+
+
+def _causal_bias(xp, n_q, n_k, dtype):
+    """0 on and below the diagonal, -inf above (query i sees keys 0..i)."""
+    keep = xp.tril(xp.ones((n_q, n_k), dtype=bool))
+    return xp.where(keep, 0, _NEG_INF).astype(dtype)
+
+
+def _scores(xp, q, k, bias, causal, scale):
+    """The attention logits ``q k^T * scale + bias`` as a fresh buffer."""
+    s = xp.matmul(q, xp.swapaxes(k, -1, -2))
+    s *= scale
+    if causal:
+        s += _causal_bias(xp, s.shape[-2], s.shape[-1], s.dtype)
+    if bias is not None:
+        s = xp.add(s, bias, out=s) if np.broadcast_shapes(s.shape, bias.shape) == s.shape \
+            else s + bias
+    return s
+
+
+def _softmax_(xp, s):
+    """Softmax over the last axis, in place; all-masked rows become zeros."""
+    m = s.max(axis=-1, keepdims=True)
+    dead = m == _NEG_INF
+    if dead.any():
+        m[dead] = 0
+    s -= m
+    xp.exp(s, out=s)
+    z = s.sum(axis=-1, keepdims=True)
+    if dead.any():
+        z[z == 0] = 1
+    s /= z
+    return s
+
+
+class _Attention(Op):
+    """``softmax(q k^T * scale + mask) v``. ``mask``: additive float array or None;
+    ``keep``: dropout keep-mask already divided by (1 - p), or None."""
+
+    n_outputs = 1
+    weights = False
+
+    @classmethod
+    def forward(cls, ctx, q, k, v, mask, keep, scale, causal):
+        xp = B.array_module(q)
+        p = _softmax_(xp, _scores(xp, q, k, mask, causal, scale))
+        if keep is not None:
+            pd = p * keep
+        else:  # the returned weights must not alias the saved probabilities
+            pd = p.copy() if cls.weights else p
+        out = xp.matmul(pd, v)
+        if any(e is not None for e in ctx._edges):
+            ctx.meta = (scale, causal)
+            ins = ctx.inputs
+            ctx.save_for_backward(ins[0], ins[1], ins[2], ins[3], ins[4], _wrap(p))
+        return (out, pd) if cls.weights else out
+
+    @classmethod
+    def backward(cls, ctx, g_out, g_w=None):
+        q, k, v, mask, keep, p = ctx.saved_tensors
+        scale, causal = ctx.meta
+        e = ctx._edges
+        if STATE.enabled:  # create_graph: the same formulas as ktrain ops, P recomputed
+            return _attention_backward_graph(q, k, v, mask, keep, scale, causal, g_out, g_w, e)
+        xp = B.array_module(p._data)
+        p, go = p._data, g_out._data
+        kp = None if keep is None else keep._data
+        pd = p * kp if kp is not None else p
+        dv = None
+        if e[2] is not None:
+            dv = _wrap(_sum_to(xp.matmul(xp.swapaxes(pd, -1, -2), go), v.shape))
+        ds = xp.matmul(go, xp.swapaxes(v._data, -1, -2))  # dPd
+        if g_w is not None:
+            ds += g_w._data
+        if kp is not None:
+            ds *= kp
+        t = (ds * p).sum(axis=-1, keepdims=True)
+        ds -= t
+        ds *= p
+        dmask = _wrap(_sum_to(ds, mask.shape)) if e[3] is not None else None
+        ds *= scale
+        dq = _wrap(_sum_to(xp.matmul(ds, k._data), q.shape)) if e[0] is not None else None
+        dk = None
+        if e[1] is not None:
+            dk = _wrap(_sum_to(xp.matmul(xp.swapaxes(ds, -1, -2), q._data), k.shape))
+        return dq, dk, dv, dmask, None
+
+
+class _AttentionWeights(_Attention):
+    """``_Attention`` that also returns the (post-dropout) attention weights."""
+
+    n_outputs = 2
+    weights = True
+
+
+def _attention_backward_graph(q, k, v, mask, keep, scale, causal, g_out, g_w, e):
+    s = (q @ k.mT) * scale
+    if causal:
+        s = s + _wrap(_causal_bias(B.array_module(s._data), s.shape[-2], s.shape[-1],
+                                   s._data.dtype))
+    if mask is not None:
+        s = s + mask
+    dead = _wrap((s._data == _NEG_INF).all(axis=-1, keepdims=True))
+    if dead._data.any():  # rows with no key: zeros, as in the forward
+        p = s.masked_fill(dead, 0.0).softmax(-1).masked_fill(dead, 0.0)
+    else:
+        p = s.softmax(-1)
+    pd = p * keep if keep is not None else p
+    dv = unbroadcast(pd.mT @ g_out, tuple(v.shape)) if e[2] is not None else None
+    dpd = g_out @ v.mT
+    if g_w is not None:
+        dpd = dpd + g_w
+    dp = dpd * keep if keep is not None else dpd
+    ds = p * (dp - (dp * p).sum(-1, keepdim=True))
+    dmask = unbroadcast(ds, tuple(mask.shape)) if e[3] is not None else None
+    ds = ds * scale
+    dq = unbroadcast(ds @ k, tuple(q.shape)) if e[0] is not None else None
+    dk = unbroadcast(ds.mT @ q, tuple(k.shape)) if e[1] is not None else None
+    return dq, dk, dv, dmask, None
+
+
+def _additive_mask(mask, dtype):
+    """A bool mask (True = take part) becomes 0 / -inf; a float mask is used as is."""
+    if mask is None:
+        return None
+    if mask.dtype == B.bool:
+        xp = B.array_module(mask._data)
+        return _wrap(xp.where(mask._data, 0, _NEG_INF).astype(B.to_numpy_dtype(dtype)))
+    if not mask.is_floating_point():
+        raise TypeError(f"attn_mask must be a bool or floating tensor, got {mask.dtype}")
+    return mask if mask.dtype == dtype else mask.to(dtype)
+
+
+def _dropout_keep(shape, p, like):
+    from ...random import rand
+
+    keep = rand(*shape, dtype=like.dtype, device=like.device)._data >= p
+    return _wrap(keep.astype(like._data.dtype) * (1.0 / (1.0 - p)))
+
+
+def _attend(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa,
+            need_weights):
+    if query.dim() < 2 or key.dim() < 2 or value.dim() < 2:
+        raise RuntimeError("scaled_dot_product_attention: query, key and value must be at "
+                           "least 2-D")
+    if is_causal and attn_mask is not None:
+        raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be "
+                           "set when is_causal=True")
+    if not query.dtype == key.dtype == value.dtype:
+        raise RuntimeError(f"Expected query, key, and value to have the same dtype, but got "
+                           f"query.dtype: {query.dtype}, key.dtype: {key.dtype} and "
+                           f"value.dtype: {value.dtype} instead.")
+    e_q, e_k = query.shape[-1], key.shape[-1]
+    if e_q != e_k:
+        raise RuntimeError(f"scaled_dot_product_attention: query and key embedding sizes "
+                           f"differ ({e_q} and {e_k})")
+    if key.shape[-2] != value.shape[-2]:
+        raise RuntimeError(f"scaled_dot_product_attention: key and value sequence lengths "
+                           f"differ ({key.shape[-2]} and {value.shape[-2]})")
+    if enable_gqa and query.dim() >= 3 and key.shape[-3] != query.shape[-3]:
+        hq, hk = query.shape[-3], key.shape[-3]
+        if hq % hk or value.shape[-3] != hk:
+            raise RuntimeError(f"scaled_dot_product_attention: number of query heads ({hq}) "
+                               f"must be a multiple of key/value heads ({hk})")
+        key = key.repeat_interleave(hq // hk, dim=-3)
+        value = value.repeat_interleave(hq // hk, dim=-3)
+    scale = 1.0 / math.sqrt(e_q) if scale is None else float(scale)
+    mask = _additive_mask(attn_mask, query.dtype)
+    keep = None
+    if dropout_p > 0.0:
+        batch = np.broadcast_shapes(tuple(query.shape[:-2]), tuple(key.shape[:-2]))
+        shape = batch + (query.shape[-2], key.shape[-2])
+        if mask is not None:
+            shape = np.broadcast_shapes(shape, tuple(mask.shape))
+        keep = _dropout_keep(shape, dropout_p, query)
+    cls = _AttentionWeights if need_weights else _Attention
+    return cls.apply(query, key, value, mask, keep, scale=scale, causal=bool(is_causal))
+
+
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,
+                                 is_causal=False, scale=None, enable_gqa=False):
+    """``softmax(query @ key^T * scale + mask) @ value`` (PyTorch's signature).
+
+    Shapes: query ``(..., L, E)``, key ``(..., S, E)``, value ``(..., S, Ev)`` -> ``(..., L,
+    Ev)``; batch dimensions broadcast. ``attn_mask``: bool (True = the position takes
+    part) or float (added to the scores), broadcastable to ``(..., L, S)``. ``is_causal``
+    masks keys after each query (top-left aligned). ``scale`` defaults to
+    ``1/sqrt(E)``. ``dropout_p`` drops attention weights (always, as PyTorch: pass 0.0
+    in evaluation). ``enable_gqa`` lets key/value have fewer heads (dim -3) than query.
+
+    Example::
+
+        q = k = v = ktrain.randn(2, 4, 16, 8)          # (batch, heads, seq, head_dim)
+        out = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+    """
+    return _attend(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa,
+                   False)
+
+
+# ---------------------------------------------------------------------- multi-head attention
+
+
+def _canonical_mask(mask, mask_name, target_type):
+    """Bool masks (True = masked out) become float 0/-inf; float masks pass unchanged."""
+    if mask is None:
+        return None
+    if mask.dtype == B.bool:
+        xp = B.array_module(mask._data)
+        return _wrap(xp.where(mask._data, _NEG_INF, 0).astype(B.to_numpy_dtype(target_type)))
+    if not mask.is_floating_point():
+        raise AssertionError(f"only bool and floating types of {mask_name} are supported")
+    return mask
+
+
+def _heads(x, n, h, d):
+    """(S, N, h*d) -> (N, h, S, d), a view when possible."""
+    return x.reshape(x.shape[0], n, h, d).permute(1, 2, 0, 3)
+
+
+def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_heads,
+                                 in_proj_weight, in_proj_bias, bias_k, bias_v, add_zero_attn,
+                                 dropout_p, out_proj_weight, out_proj_bias, training=True,
+                                 key_padding_mask=None, need_weights=True, attn_mask=None,
+                                 use_separate_proj_weight=False, q_proj_weight=None,
+                                 k_proj_weight=None, v_proj_weight=None, static_k=None,
+                                 static_v=None, average_attn_weights=True, is_causal=False):
+    """Multi-head attention on sequence-first inputs ``(L, N, E)`` (or unbatched
+    ``(L, E)``); returns ``(output, weights or None)``. PyTorch's semantics: in
+    ``key_padding_mask`` (N, S) and bool ``attn_mask`` (L, S) or (N*heads, L, S), True
+    means *masked out*; float masks are added to the scores."""
+    if static_k is not None or static_v is not None:
+        raise NotImplementedError("multi_head_attention_forward: static_k/static_v are not "
+                                  "supported")
+    batched = query.dim() == 3
+    if not batched:
+        if query.dim() != 2:
+            raise AssertionError(f"query should be unbatched 2D or batched 3D tensor but "
+                                 f"received {query.dim()}-D query tensor")
+        query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
+        if key_padding_mask is not None:
+            key_padding_mask = key_padding_mask.unsqueeze(0)
+    tgt_len, bsz, embed_dim = query.shape
+    src_len = key.shape[0]
+    if embed_dim != embed_dim_to_check:
+        raise AssertionError(f"was expecting embedding dimension of {embed_dim_to_check}, "
+                             f"but got {embed_dim}")
+    head_dim = embed_dim // num_heads
+    if head_dim * num_heads != embed_dim:
+        raise AssertionError(f"embed_dim {embed_dim} not divisible by num_heads {num_heads}")
+    dtype = query.dtype
+    kpm = _canonical_mask(key_padding_mask, "key_padding_mask", dtype)
+    if is_causal and attn_mask is None:
+        raise RuntimeError("Need attn_mask if specifying the is_causal hint. You may use the "
+                           "Transformer module method `generate_square_subsequent_mask` to "
+                           "create this mask.")
+    if is_causal and kpm is None and not need_weights:
+        attn_mask = None
+    else:
+        attn_mask = _canonical_mask(attn_mask, "attn_mask", dtype)
+        is_causal = False  # the explicit mask carries the causality
+    # ---- input projections
+    if not use_separate_proj_weight:
+        if tuple(key.shape) != tuple(value.shape):
+            raise AssertionError(f"key shape {tuple(key.shape)} does not match value shape "
+                                 f"{tuple(value.shape)}")
+        E = embed_dim
+        if query is key and key is value:
+            q, k, v = linear(query, in_proj_weight, in_proj_bias).chunk(3, -1)
+        else:
+            w_q, w_kv = in_proj_weight[:E], in_proj_weight[E:]
+            b_q = b_kv = None
+            if in_proj_bias is not None:
+                b_q, b_kv = in_proj_bias[:E], in_proj_bias[E:]
+            q = linear(query, w_q, b_q)
+            if key is value:
+                k, v = linear(key, w_kv, b_kv).chunk(2, -1)
+            else:
+                k = linear(key, w_kv[:E], None if b_kv is None else b_kv[:E])
+                v = linear(value, w_kv[E:], None if b_kv is None else b_kv[E:])
+    else:
+        if tuple(key.shape[:2]) != tuple(value.shape[:2]):
+            raise AssertionError(f"key's sequence and batch dims {tuple(key.shape[:2])} do "
+                                 f"not match value's {tuple(value.shape[:2])}")
+        b_q = b_k = b_v = None
+        if in_proj_bias is not None:
+            b_q, b_k, b_v = in_proj_bias.chunk(3)
+        q = linear(query, q_proj_weight, b_q)
+        k = linear(key, k_proj_weight, b_k)
+        v = linear(value, v_proj_weight, b_v)
+    # ---- masks to (N or 1, heads or 1, L, S)
+    if attn_mask is not None:
+        if attn_mask.dim() == 2:
+            if tuple(attn_mask.shape) != (tgt_len, src_len):
+                raise RuntimeError(f"The shape of the 2D attn_mask is {attn_mask.shape}, but "
+                                   f"should be {(tgt_len, src_len)}.")
+            attn_mask = attn_mask.reshape(1, 1, tgt_len, src_len)
+        elif attn_mask.dim() == 3:
+            if tuple(attn_mask.shape) != (bsz * num_heads, tgt_len, src_len):
+                raise RuntimeError(f"The shape of the 3D attn_mask is {attn_mask.shape}, but "
+                                   f"should be {(bsz * num_heads, tgt_len, src_len)}.")
+            attn_mask = attn_mask.reshape(bsz, num_heads, tgt_len, src_len)
+        else:
+            raise RuntimeError(f"attn_mask's dimension {attn_mask.dim()} is not supported")
+    if kpm is not None:
+        if tuple(kpm.shape) != (bsz, src_len):
+            raise AssertionError(f"expecting key_padding_mask shape of {(bsz, src_len)}, but "
+                                 f"got {tuple(kpm.shape)}")
+        kpm = kpm.reshape(bsz, 1, 1, src_len)
+    from ...ops.join import cat, pad
+
+    extra = []
+    if bias_k is not None and bias_v is not None:
+        k = cat([k, bias_k.expand(1, bsz, embed_dim)])
+        v = cat([v, bias_v.expand(1, bsz, embed_dim)])
+        extra.append(1)
+    elif bias_k is not None or bias_v is not None:
+        raise AssertionError("bias_k and bias_v must be both set or both None")
+    q, k, v = (_heads(t, bsz, num_heads, head_dim) for t in (q, k, v))
+    if add_zero_attn:
+        z = k.new_zeros(bsz, num_heads, 1, head_dim)
+        k, v = cat([k, z], 2), cat([v, z], 2)
+        extra.append(1)
+    if extra:
+        if attn_mask is not None:
+            attn_mask = pad(attn_mask, (0, len(extra)))
+        if kpm is not None:
+            kpm = pad(kpm, (0, len(extra)))
+    mask = attn_mask if kpm is None else (kpm if attn_mask is None else attn_mask + kpm)
+    if not training:
+        dropout_p = 0.0
+    res = _attend(q, k, v, mask, dropout_p, is_causal, None, False, need_weights)
+    out, weights = res if need_weights else (res, None)
+    out = out.permute(2, 0, 1, 3).reshape(tgt_len, bsz, embed_dim)
+    out = linear(out, out_proj_weight, out_proj_bias)
+    if weights is not None and average_attn_weights:
+        weights = weights.mean(1)
+    if not batched:
+        out = out.squeeze(1)
+        if weights is not None:
+            weights = weights.squeeze(0)
+    return out, weights

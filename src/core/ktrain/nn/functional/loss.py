@@ -1,4 +1,951 @@
-"""(in progress)"""
+"""Loss functions (``F.cross_entropy``, ``F.mse_loss``, ``F.ctc_loss`` ...), PyTorch's
+names, signatures, reductions and numerics.
+
+``reduction`` is ``'none'`` (per element), ``'mean'`` or ``'sum'``; the legacy
+``size_average``/``reduce`` flags are translated as PyTorch does. Cross entropy with
+class indices, NLL, BCE, BCE-with-logits and CTC are fused ops with closed-form
+backward; the others are compositions of differentiable ktrain ops.
+"""
 from __future__ import annotations
 
-__all__: list = []
+import math
+import warnings
+
+import numpy as np
+
+from ..._backend import array_module
+from ..._tensor import Tensor
+from ...autograd.function import Op
+from ...autograd.grad_mode import STATE
+from ...ops._util import unbroadcast
+from ...ops.arith import where
+from .activation import _LogSigmoid, _Pointwise, _sigmoid, logsigmoid, softplus
+from .distance import pairwise_distance
+from .sparse import _scatter_rows
+
+__all__ = ["cross_entropy", "nll_loss", "binary_cross_entropy",
+           "binary_cross_entropy_with_logits", "mse_loss", "l1_loss", "smooth_l1_loss",
+           "huber_loss", "kl_div", "cosine_embedding_loss", "margin_ranking_loss",
+           "triplet_margin_loss", "soft_margin_loss", "multilabel_soft_margin_loss",
+           "gaussian_nll_loss", "poisson_nll_loss", "hinge_embedding_loss", "ctc_loss"]
+
+_int64 = np.dtype(np.int64)
+
+
+# ---------------------------------------------------------------------- reduction helpers
+
+
+def _legacy_reduction(size_average, reduce, emit_warning=True):
+    """PyTorch's translation of the deprecated (size_average, reduce) pair."""
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    r = ("mean" if size_average else "sum") if reduce else "none"
+    if emit_warning:
+        warnings.warn(f"size_average and reduce args will be deprecated, please use "
+                      f"reduction='{r}' instead.", stacklevel=3)
+    return r
+
+
+def _reduction(size_average, reduce, reduction, name=""):
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_reduction(size_average, reduce)
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(f"{reduction} is not a valid value for reduction"
+                         + (f" ({name})" if name else ""))
+    return reduction
+
+
+def _reduce(loss, reduction):
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss
+
+
+def _warn_size(input, target, name):
+    if tuple(target.shape) != tuple(input.shape):
+        warnings.warn(f"{name}: Using a target size ({target.shape}) that is different to the "
+                      f"input size ({input.shape}). This will likely lead to incorrect results "
+                      "due to broadcasting. Please ensure they have the same size.",
+                      stacklevel=3)
+
+
+def _as_tensor(x, ref):
+    return x if isinstance(x, Tensor) else ref.new_tensor(x)
+
+
+# ---------------------------------------------------------------------- class-index losses
+
+
+def _class_targets(input, target, weight, ignore_index, name):
+    """Flatten ``input (N, C, d...)``/``(C,)`` and ``target (N, d...)``/``()`` to
+    ``(M, C)`` and ``(M,)``; returns (x2, t, out_shape) where out_shape is the shape of
+    the unreduced loss."""
+    if input.ndim == 0:
+        raise ValueError(f"{name}: input must have at least 1 dimension (C,) or (N, C, ...), "
+                         "got a 0-d tensor")
+    td = target._data
+    if td.dtype.kind not in "iu":
+        raise RuntimeError(f"{name}: expected target of class indices with dtype int64 (long), "
+                           f"got {target.dtype.name} (shape {list(target.shape)}); class "
+                           "probabilities need a target of the input's shape")
+    if input.ndim == 1:
+        if td.ndim != 0:
+            raise ValueError(f"{name}: for an unbatched input of shape {list(input.shape)} the "
+                             f"target must be 0-d, got shape {list(target.shape)}")
+        x2, out_shape = input.reshape(1, -1), ()
+    else:
+        n = input.shape[0]
+        if td.ndim == 0 or td.shape[0] != n:
+            raise ValueError(f"{name}: Expected input batch_size ({n}) to match target "
+                             f"batch_size ({td.shape[0] if td.ndim else 0}) (input shape "
+                             f"{list(input.shape)}, target shape {list(target.shape)}).")
+        extra = tuple(input.shape[2:])
+        if td.shape[1:] != extra:
+            raise RuntimeError(f"{name}: Expected target size {[n, *extra]}, got "
+                               f"{list(td.shape)} (input shape {list(input.shape)})")
+        out_shape = (n,) + extra
+        x2 = input if input.ndim == 2 else input.movedim(1, -1).reshape(-1, input.shape[1])
+    c = x2.shape[1]
+    t = td.reshape(-1).astype(_int64, copy=False)
+    if t.size:
+        valid = t != ignore_index
+        tv = t[valid] if not bool(valid.all()) else t
+        if tv.size:
+            lo, hi = int(tv.min()), int(tv.max())
+            if lo < 0 or hi >= c:
+                raise IndexError(f"{name}: Target {lo if lo < 0 else hi} is out of bounds "
+                                 f"(input has {c} classes).")
+    if weight is not None and (weight.ndim != 1 or weight.shape[0] != c):
+        raise RuntimeError(f"{name}: weight tensor should be defined either for all {c} "
+                           f"classes or no classes but got weight tensor of shape: "
+                           f"{list(weight.shape)}")
+    return x2, t, out_shape
+
+
+def _row_weights(xp, t, w, ignore_index, dtype):
+    """(targets with ignored ones set to 0, valid mask, per-row weight w[t] * valid)."""
+    valid = t != ignore_index
+    allv = bool(valid.all()) if t.size else True
+    tt = t if allv else xp.where(valid, t, 0)
+    if w is None:
+        wt = valid.astype(dtype)
+    else:
+        wt = w[tt]
+        if not allv:
+            wt = wt * valid
+    return tt, valid, wt
+
+
+class _CrossEntropy(Op):
+    """Fused ``log_softmax`` + NLL over logits ``(M, C)`` and class indices ``(M,)``.
+
+    Unreduced loss: ``(1 - eps) * w[t] * (-logp[t]) + eps / C * sum_c w[c] * (-logp[c])``
+    (0 for ignored rows); 'mean' divides by ``sum w[t]`` over the non-ignored rows.
+    Backward: ``a * (p * ((1 - eps) w[t] + eps W / C) - (1 - eps) w[t] onehot - eps w / C)``
+    with ``a`` the per-row output gradient, ``W = sum w``.
+    """
+
+    @staticmethod
+    def forward(ctx, x, w, t, ignore_index, eps, reduction):
+        xp = array_module(x)
+        m, c = x.shape
+        dt = x.dtype
+        s = x - x.max(axis=1, keepdims=True)
+        e = xp.exp(s)
+        se = e.sum(axis=1)
+        lse = xp.log(se)
+        tt, valid, wt = _row_weights(xp, t, w, ignore_index, dt)
+        rows = xp.arange(m)
+        loss = lse - s[rows, tt]  # -logp at the target
+        loss *= wt
+        if eps:
+            if w is None:
+                smooth = lse * c - s.sum(axis=1)
+            else:
+                smooth = lse * w.sum() - s @ w
+            smooth *= valid
+            loss *= 1.0 - eps
+            loss += smooth * (eps / c)
+        denom = None
+        if reduction == "none":
+            out = loss
+        elif reduction == "sum":
+            out = loss.sum()
+        else:
+            denom = wt.sum()
+            with np.errstate(divide="ignore", invalid="ignore"):
+                out = loss.sum() / denom
+        if ctx._edges[0] is not None:
+            e /= se[:, None]  # the softmax, reused by backward
+            ctx.save_for_backward(ctx.inputs[0])
+            ctx.arrs = [e, tt, valid, wt, denom, w]
+            ctx.meta = (eps, reduction)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        p, tt, valid, wt, denom, w = ctx.arrs
+        eps, reduction = ctx.meta
+        xp = array_module(tt)
+        m, c = x.shape
+        dt = x._data.dtype
+        # per-row scale a = d(reduced loss) / d(row loss)
+        if reduction == "none":
+            a = g._data * valid
+        elif reduction == "sum":
+            a = valid * g._data
+        else:
+            a = valid * (g._data / denom)
+        a = a.astype(dt, copy=False)
+        wsum = None if w is None else w.sum()
+        coef = a * wt * (1.0 - eps) if eps else a * wt
+        if eps:
+            coef += a * ((eps / c) * (c if w is None else wsum))
+        rows = xp.arange(m)
+        hot = a * wt * (1.0 - eps) if eps else a * wt
+        if STATE.enabled:  # create_graph: differentiable in x (through softmax) and g
+            return _ce_backward_graph(g, x, tt, valid, wt, denom, w, eps, reduction), None, \
+                None, None, None, None
+        if p is None:
+            p = _softmax_rows(x._data)
+        ctx.arrs[0] = None  # consumed in place below; a retained graph recomputes it
+        p *= coef[:, None]
+        p[rows, tt] -= hot
+        if eps:
+            if w is None:
+                p -= (a * (eps / c))[:, None]
+            else:
+                p -= (a * (eps / c))[:, None] * w[None, :]
+        return Tensor._make(p), None, None, None, None, None
+
+
+def _softmax_rows(x):
+    xp = array_module(x)
+    e = xp.exp(x - x.max(axis=1, keepdims=True))
+    e /= e.sum(axis=1, keepdims=True)
+    return e
+
+
+def _ce_backward_graph(g, x, tt, valid, wt, denom, w, eps, reduction):
+    from ...ops.reduce import softmax
+
+    m, c = x.shape
+    xp = array_module(tt)
+    dt = x._data.dtype
+    if reduction == "none":
+        a = g * Tensor._make(valid.astype(dt))
+    elif reduction == "sum":
+        a = g * Tensor._make(valid.astype(dt))
+    else:
+        a = g * Tensor._make((valid / denom).astype(dt))
+    wsum = float(c) if w is None else w.sum()
+    coef = wt * (1.0 - eps) + (eps / c) * wsum
+    const = xp.zeros((m, c), dt)
+    const[xp.arange(m), tt] = wt * (1.0 - eps)
+    if eps:
+        const += (eps / c) * (1.0 if w is None else w[None, :])
+    p = softmax(x, 1)
+    return a.unsqueeze(1) * (p * Tensor._make(coef.astype(dt)[:, None]) - Tensor._make(const))
+
+
+class _Nll(Op):
+    """``-w[t] * logp[t]`` over ``(M, C)`` log-probabilities and ``(M,)`` class indices."""
+
+    @staticmethod
+    def forward(ctx, lp, w, t, ignore_index, reduction):
+        xp = array_module(lp)
+        m = lp.shape[0]
+        tt, valid, wt = _row_weights(xp, t, w, ignore_index, lp.dtype)
+        loss = -lp[xp.arange(m), tt] * wt
+        denom = None
+        if reduction == "none":
+            out = loss
+        elif reduction == "sum":
+            out = loss.sum()
+        else:
+            denom = wt.sum()
+            with np.errstate(divide="ignore", invalid="ignore"):
+                out = loss.sum() / denom
+        ctx.arrs = (tt, wt, denom, lp.shape)
+        ctx.reduction = reduction
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        tt, wt, denom, shape = ctx.arrs
+        xp = array_module(tt)
+        red = ctx.reduction
+        if STATE.enabled:
+            a = g if red != "mean" else g / Tensor._make(denom)
+            a = (a * Tensor._make(-wt)).reshape(-1, 1)
+            z = Tensor._make(xp.zeros(shape, wt.dtype))
+            return z.scatter_add(1, Tensor._make(tt.reshape(-1, 1)), a), None, None, None, None
+        gd = g._data
+        a = gd if red != "mean" else gd / denom
+        out = xp.zeros(shape, wt.dtype)
+        out[xp.arange(shape[0]), tt] = -(a * wt)
+        return Tensor._make(out), None, None, None, None
+
+
+def _probs_cross_entropy(input, target, weight, reduction, label_smoothing):
+    """Cross entropy against class probabilities (``target`` of the input's shape)."""
+    from ...ops.reduce import log_softmax
+
+    if input.ndim == 0:
+        raise ValueError("cross_entropy: input must have at least 1 dimension")
+    cdim = 0 if input.ndim == 1 else 1
+    c = input.shape[cdim]
+    if not target.is_floating_point():
+        raise RuntimeError(f"cross_entropy: expected floating point target probabilities when "
+                           f"target has the input's shape {list(input.shape)}, got "
+                           f"{target.dtype.name}")
+    lp = log_softmax(input, cdim)
+    if label_smoothing > 0:
+        target = target * (1.0 - label_smoothing) + label_smoothing / c
+    prod = lp * target
+    if weight is not None:
+        shape = [1] * input.ndim
+        shape[cdim] = c
+        prod = prod * weight.reshape(shape)
+    loss = -prod.sum(cdim)
+    if reduction == "mean":
+        n = input.numel() // c if input.ndim > 1 else 1
+        return loss.sum() / n
+    return _reduce(loss, reduction)
+
+
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100,
+                  reduce=None, reduction="mean", label_smoothing=0.0):
+    """Cross entropy between logits and class indices or class probabilities.
+
+    Shapes: input ``(N, C)``, ``(N, C, d1, ...)`` or unbatched ``(C,)``; target of class
+    indices ``(N)``, ``(N, d1, ...)`` or ``()`` (int64), or class probabilities of the
+    input's shape. ``weight`` ``(C,)`` rescales each class; with class indices 'mean'
+    divides by the summed weight of the non-ignored targets. ``label_smoothing`` mixes
+    the target with the uniform distribution: ``(1 - eps) * nll + eps / C * sum_c (-w_c logp_c)``.
+    """
+    reduction = _reduction(size_average, reduce, reduction, "cross_entropy")
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must be between 0.0 and 1.0. Got: "
+                         f"{label_smoothing}")
+    if not isinstance(target, Tensor):
+        raise TypeError(f"cross_entropy: target must be a Tensor, got {type(target).__name__}")
+    if tuple(target.shape) == tuple(input.shape) and target.is_floating_point():
+        return _probs_cross_entropy(input, target, weight, reduction, float(label_smoothing))
+    if not input.is_floating_point():
+        raise RuntimeError(f"cross_entropy: expected floating point logits, got "
+                           f"{input.dtype.name}")
+    x2, t, out_shape = _class_targets(input, target, weight, ignore_index, "cross_entropy")
+    w = None if weight is None else weight._data.astype(x2._data.dtype, copy=False)
+    out = _CrossEntropy.apply(x2, w, t, int(ignore_index), float(label_smoothing), reduction)
+    return out.reshape(out_shape) if reduction == "none" else out
+
+
+def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+             reduction="mean"):
+    """Negative log likelihood of log-probabilities ``input`` at class indices ``target``.
+
+    Shapes as ``cross_entropy`` with class indices. 'mean' divides by the summed weight of
+    the non-ignored targets.
+    """
+    reduction = _reduction(size_average, reduce, reduction, "nll_loss")
+    x2, t, out_shape = _class_targets(input, target, weight, ignore_index, "nll_loss")
+    w = None if weight is None else weight._data.astype(x2._data.dtype, copy=False)
+    out = _Nll.apply(x2, w, t, int(ignore_index), reduction)
+    return out.reshape(out_shape) if reduction == "none" else out
+
+
+# ---------------------------------------------------------------------- binary
+
+
+class _Bce(Op):
+    """``-(t log x + (1 - t) log(1 - x))`` with both logs clamped at -100 (PyTorch)."""
+
+    @staticmethod
+    def forward(ctx, x, t):
+        xp = array_module(x)
+        ctx.save_for_backward(*ctx.inputs)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lx = xp.maximum(xp.log(x), -100.0)
+            l1x = xp.maximum(xp.log1p(-x), -100.0)
+        out = lx - l1x
+        out *= t
+        out += l1x
+        out *= -1.0
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, t = ctx.saved_tensors
+        e = ctx._edges
+        gx = gt = None
+        if STATE.enabled:
+            if e[0] is not None:
+                gx = g * (x - t) / (x * (1.0 - x)).clamp(min=1e-12)
+            if e[1] is not None:
+                gt = g * ((-x).log1p().clamp(min=-100.0) - x.log().clamp(min=-100.0))
+            return gx, gt
+        xd, td, gd = x._data, t._data, g._data
+        xp = array_module(xd)
+        if e[0] is not None:
+            gx = Tensor._make(gd * (xd - td) / xp.maximum((1.0 - xd) * xd, 1e-12))
+        if e[1] is not None:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                d = xp.maximum(xp.log1p(-xd), -100.0) - xp.maximum(xp.log(xd), -100.0)
+            gt = Tensor._make(gd * d)
+        return gx, gt
+
+
+def _weighted(loss, weight):
+    return loss if weight is None else loss * weight
+
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
+                         reduction="mean"):
+    """``-w (t log x + (1 - t) log(1 - x))`` for probabilities ``input`` in [0, 1]; the logs
+    are clamped at -100 so the loss stays finite. Shapes: input and target alike."""
+    reduction = _reduction(size_average, reduce, reduction, "binary_cross_entropy")
+    target = _as_tensor(target, input)
+    if tuple(target.shape) != tuple(input.shape):
+        raise ValueError(f"Using a target size ({target.shape}) that is different to the input "
+                         f"size ({input.shape}) is deprecated. Please ensure they have the same "
+                         "size.")
+    d = input._data
+    if type(d) is np.ndarray and d.size and not ((d >= 0) & (d <= 1)).all():
+        raise RuntimeError("binary_cross_entropy: all elements of input should be between 0 "
+                           "and 1")
+    loss = _Bce.apply(input, target.to(input.dtype))
+    return _reduce(_weighted(loss, weight), reduction)
+
+
+class _BceLogits(Op):
+    """``(1 - t) x - (1 + (pw - 1) t) logsigmoid(x)``, stable for any x."""
+
+    @staticmethod
+    def forward(ctx, x, t, pw):
+        xp = array_module(x)
+        ctx.save_for_backward(*ctx.inputs)
+        ls = _LogSigmoid.f(xp, x)
+        out = (1.0 - t) * x
+        if pw is None:
+            out -= ls
+        else:
+            lw = (pw - 1.0) * t
+            lw += 1.0
+            out -= lw * ls
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, t, pw = ctx.saved_tensors
+        e = ctx._edges
+        gx = gt = gp = None
+        if STATE.enabled:
+            sig = x.sigmoid()
+            ls = logsigmoid(x)
+            if e[0] is not None:
+                gx = g * (sig - t) if pw is None else \
+                    g * ((1.0 - t) - (1.0 + (pw - 1.0) * t) * (1.0 - sig))
+            if e[1] is not None:
+                gt = g * (-x) if pw is None else g * (-x - (pw - 1.0) * ls)
+            if pw is not None and e[2] is not None:
+                gp = unbroadcast(g * (-t * ls), tuple(pw.shape))
+            return gx, gt, gp
+        xd, td, gd = x._data, t._data, g._data
+        xp = array_module(xd)
+        if e[0] is not None:
+            sig = _sigmoid(xp, xd)
+            if pw is None:
+                sig -= td
+                sig *= gd
+                gx = Tensor._make(sig)
+            else:
+                lw = (pw._data - 1.0) * td + 1.0
+                gx = Tensor._make(gd * ((1.0 - td) - lw * (1.0 - sig)))
+        if e[1] is not None:
+            if pw is None:
+                gt = Tensor._make(-(gd * xd))
+            else:
+                gt = Tensor._make(gd * (-xd - (pw._data - 1.0) * _LogSigmoid.f(xp, xd)))
+        if pw is not None and e[2] is not None:
+            gp = unbroadcast(Tensor._make(gd * (-td * _LogSigmoid.f(xp, xd))), tuple(pw.shape))
+        return gx, gt, gp
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
+                                     reduction="mean", pos_weight=None):
+    """``sigmoid`` + binary cross entropy in one stable expression:
+    ``w * ((1 - t) x - (1 + (pos_weight - 1) t) * logsigmoid(x))``.
+
+    Shapes: input and target alike ``(*)``; ``pos_weight`` broadcasts against the last
+    dimension (one weight per class) and multiplies the positive term.
+    """
+    reduction = _reduction(size_average, reduce, reduction, "binary_cross_entropy_with_logits")
+    target = _as_tensor(target, input)
+    if tuple(target.shape) != tuple(input.shape):
+        raise ValueError(f"Target size ({target.shape}) must be the same as input size "
+                         f"({input.shape})")
+    loss = _BceLogits.apply(input, target.to(input.dtype), pos_weight)
+    return _reduce(_weighted(loss, weight), reduction)
+
+
+# ---------------------------------------------------------------------- regression
+
+
+class _SmoothL1(_Pointwise):
+    """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta."""
+
+    @staticmethod
+    def f(xp, d, beta):
+        a = xp.abs(d)
+        return xp.where(a < beta, d * d * (0.5 / beta), a - 0.5 * beta)
+
+    @staticmethod
+    def df(xp, g, d, y, beta):
+        return g * xp.clip(d * (1.0 / beta), -1.0, 1.0)
+
+    @staticmethod
+    def dgraph(g, d, y, beta):
+        return g * (d * (1.0 / beta)).clamp(-1.0, 1.0)
+
+
+class _Huber(_Pointwise):
+    """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta)."""
+
+    @staticmethod
+    def f(xp, d, delta):
+        a = xp.abs(d)
+        return xp.where(a < delta, d * d * 0.5, (a - 0.5 * delta) * delta)
+
+    @staticmethod
+    def df(xp, g, d, y, delta):
+        return g * xp.clip(d, -delta, delta)
+
+    @staticmethod
+    def dgraph(g, d, y, delta):
+        return g * d.clamp(-delta, delta)
+
+
+def _diff(input, target, name):
+    target = _as_tensor(target, input)
+    _warn_size(input, target, name)
+    return input - target
+
+
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    """Squared error ``(input - target)^2``, reduced."""
+    reduction = _reduction(size_average, reduce, reduction, "mse_loss")
+    d = _diff(input, target, "mse_loss")
+    return _reduce(_weighted(d * d, weight), reduction)
+
+
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    """Absolute error ``|input - target|``, reduced (gradient 0 where they are equal)."""
+    reduction = _reduction(size_average, reduce, reduction, "l1_loss")
+    return _reduce(_weighted(_diff(input, target, "l1_loss").abs(), weight), reduction)
+
+
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
+    """Quadratic below ``beta``, linear above: ``0.5 d^2 / beta`` if ``|d| < beta`` else
+    ``|d| - 0.5 beta`` (``beta=0`` is the L1 loss)."""
+    reduction = _reduction(size_average, reduce, reduction, "smooth_l1_loss")
+    if beta < 0:
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    d = _diff(input, target, "smooth_l1_loss")
+    if beta == 0.0:
+        return _reduce(d.abs(), reduction)
+    return _reduce(_SmoothL1.apply(d, float(beta)), reduction)
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
+    """``0.5 d^2`` if ``|d| < delta`` else ``delta (|d| - 0.5 delta)``."""
+    reduction = _reduction(None, None, reduction, "huber_loss")
+    if delta <= 0:
+        raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    d = _diff(input, target, "huber_loss")
+    return _reduce(_weighted(_Huber.apply(d, float(delta)), weight), reduction)
+
+
+def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
+    """Kullback-Leibler divergence with ``input`` in log space:
+    ``target * (log(target) - input)`` (or ``exp(t) (t - input)`` with ``log_target``).
+
+    ``reduction='batchmean'`` divides the sum by the batch size (the mathematical KL);
+    ``'mean'`` divides by the number of elements, as PyTorch (with its warning).
+    """
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_reduction(size_average, reduce)
+    elif reduction == "mean":
+        warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the "
+                      "support size.'batchmean' divides only by the batch size, and aligns with "
+                      "the KL div math definition.'mean' will be changed to behave the same as "
+                      "'batchmean' in the next major release.", stacklevel=2)
+    if reduction not in ("none", "mean", "sum", "batchmean"):
+        raise ValueError(f"{reduction} is not a valid value for reduction (kl_div)")
+    target = _as_tensor(target, input)
+    if log_target:
+        loss = target.exp() * (target - input)
+    else:
+        # xlogy(t, t) without evaluating log(0): 0 (and no gradient) where t == 0
+        pos = target > 0
+        loss = where(pos, target * where(pos, target, 1.0).log(), 0.0) - target * input
+    if reduction == "batchmean":
+        return loss.sum() / input.shape[0] if input.ndim else loss.sum()
+    return _reduce(loss, reduction)
+
+
+def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None, eps=1e-8,
+                     reduce=None, reduction="mean"):
+    """Poisson negative log likelihood: ``exp(input) - target * input`` (log_input) or
+    ``input - target * log(input + eps)``; ``full`` adds Stirling's term for target > 1."""
+    reduction = _reduction(size_average, reduce, reduction, "poisson_nll_loss")
+    target = _as_tensor(target, input)
+    if log_input:
+        loss = input.exp() - target * input
+    else:
+        loss = input - target * (input + eps).log()
+    if full:
+        big = target > 1
+        tb = where(big, target, 2.0)  # keeps log() finite where the term is masked out
+        st = tb * tb.log() - tb + 0.5 * (2 * math.pi * tb).log()
+        loss = loss + where(big, st, 0.0)
+    return _reduce(loss, reduction)
+
+
+def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
+    """Gaussian negative log likelihood ``0.5 (log var + (input - target)^2 / var)``
+    (+ ``0.5 log 2 pi`` with ``full``); ``var`` is clamped to ``eps`` for stability (the
+    clamp passes the gradient through, as in PyTorch)."""
+    reduction = _reduction(None, None, reduction, "gaussian_nll_loss")
+    if not isinstance(var, Tensor):
+        var = input.new_full(tuple(input.shape), float(var))
+    if tuple(var.shape) != tuple(input.shape):
+        if tuple(input.shape[:-1]) == tuple(var.shape):
+            var = var.unsqueeze(-1)
+        elif not (tuple(input.shape[:-1]) == tuple(var.shape[:-1]) and var.shape[-1] == 1):
+            raise ValueError(f"gaussian_nll_loss: var is of incorrect size {list(var.shape)} "
+                             f"for input of shape {list(input.shape)}")
+    vd = var._data
+    if bool((vd < 0).any()):
+        raise ValueError("gaussian_nll_loss: var has negative entry/entries")
+    var_c = var + Tensor._make(array_module(vd).maximum(vd, eps) - vd)  # clamp, straight-through
+    d = input - target
+    loss = 0.5 * (var_c.log() + d * d / var_c)
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return _reduce(loss, reduction)
+
+
+# ---------------------------------------------------------------------- margins and pairs
+
+
+def _check_reduction(reduction, name):
+    return _reduction(None, None, reduction, name)
+
+
+def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None,
+                          reduction="mean"):
+    """``1 - cos(x1, x2)`` for target 1, ``max(0, cos(x1, x2) - margin)`` for target -1.
+    Shapes: inputs ``(N, D)`` or ``(D,)``, target ``(N,)`` or ``()``."""
+    reduction = _reduction(size_average, reduce, reduction, "cosine_embedding_loss")
+    if input1.ndim not in (1, 2) or tuple(input1.shape) != tuple(input2.shape):
+        raise RuntimeError(f"cosine_embedding_loss: expected 1-D or 2-D inputs of equal shape, "
+                           f"got {list(input1.shape)} and {list(input2.shape)}")
+    dim = input1.ndim - 1
+    eps = 1e-12
+    prod = (input1 * input2).sum(dim)
+    m1 = (input1 * input1).sum(dim) + eps
+    m2 = (input2 * input2).sum(dim) + eps
+    cos = prod / (m1 * m2).sqrt()
+    target = _as_tensor(target, input1)
+    pos = where(target == 1, 1.0 - cos, 0.0)
+    neg = where(target == -1, (cos - margin).clamp(min=0.0), 0.0)
+    return _reduce(pos + neg, reduction)
+
+
+def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None,
+                        reduction="mean"):
+    """``max(0, -target * (input1 - input2) + margin)``."""
+    reduction = _reduction(size_average, reduce, reduction, "margin_ranking_loss")
+    if input1.ndim != input2.ndim or input1.ndim != target.ndim:
+        raise RuntimeError(f"margin_ranking_loss : All input tensors should have same dimension "
+                           f"but got sizes: input1: {input1.shape}, input2: {input2.shape}, "
+                           f"target: {target.shape} ")
+    return _reduce((-target * (input1 - input2) + margin).clamp(min=0.0), reduction)
+
+
+def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None,
+                         reduction="mean"):
+    """``x`` where target is 1, ``max(0, margin - x)`` where target is -1."""
+    reduction = _reduction(size_average, reduce, reduction, "hinge_embedding_loss")
+    zero = 0.0
+    out_margin = where(target != 1, (margin - input).clamp(min=0.0), zero)
+    out_self = where(target != -1, input, zero)
+    return _reduce(out_margin + out_self, reduction)
+
+
+def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False,
+                        size_average=None, reduce=None, reduction="mean"):
+    """``max(0, d(a, p) - d(a, n) + margin)`` with ``d`` the ``pairwise_distance``; with
+    ``swap`` the negative distance is ``min(d(a, n), d(p, n))``."""
+    reduction = _reduction(size_average, reduce, reduction, "triplet_margin_loss")
+    nd = anchor.ndim
+    if not (nd == positive.ndim == negative.ndim) or nd not in (1, 2):
+        raise RuntimeError(f"triplet_margin_loss: The anchor, positive, and negative tensors are "
+                           f"expected to have the same number of dimensions (1 or 2), but got: "
+                           f"anchor {nd}D, positive {positive.ndim}D, and negative "
+                           f"{negative.ndim}D inputs")
+    d_ap = pairwise_distance(anchor, positive, p, eps)
+    d_an = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        from ...ops.arith import minimum
+
+        d_an = minimum(d_an, pairwise_distance(positive, negative, p, eps))
+    return _reduce((d_ap - d_an + margin).clamp(min=0.0), reduction)
+
+
+def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """``log(1 + exp(-target * input))`` (two-class logistic loss, target in {1, -1})."""
+    reduction = _reduction(size_average, reduce, reduction, "soft_margin_loss")
+    return _reduce(softplus(-target * input), reduction)
+
+
+def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None,
+                                reduction="mean"):
+    """Per-sample mean over classes of the binary logistic loss:
+    ``-(t logsigmoid(x) + (1 - t) logsigmoid(-x))``. Shapes: ``(N, C)``."""
+    reduction = _reduction(size_average, reduce, reduction, "multilabel_soft_margin_loss")
+    loss = -(target * logsigmoid(input) + (1.0 - target) * logsigmoid(-input))
+    if weight is not None:
+        loss = loss * weight
+    loss = loss.sum(input.ndim - 1) / input.shape[-1]
+    return _reduce(loss, reduction)
+
+
+# ---------------------------------------------------------------------- CTC
+
+
+_NEG_BIG = -1e30  # a finite stand-in for -inf as a logsumexp shift (exp(-inf - it) = 0)
+
+
+def _windows(xp, buf, ll):
+    """(3, N, L) view of ``buf`` (N, L + 2): [k, n, s] is buf[n, s + k] (no copy)."""
+    n = buf.shape[0]
+    st = buf.strides
+    return xp.lib.stride_tricks.as_strided(buf, (3, n, ll), (st[1], st[0], st[1]))
+
+
+def _lse_step(xp, win, add3, lpe_t, out):
+    """out = lpe_t + logsumexp over the 3 window entries (+ the additive mask ``add3``)."""
+    w = win + add3
+    m = w.max(axis=0)
+    xp.maximum(m, _NEG_BIG, out=m)
+    w -= m
+    xp.exp(w, out=w)
+    s = w.sum(axis=0)
+    xp.log(s, out=s)
+    s += m
+    xp.add(s, lpe_t, out=out)
+
+
+class _Ctc(Op):
+    """Per-sample CTC negative log likelihood ``(N,)`` of log-probabilities ``(T, N, C)``.
+
+    The alpha recursion runs in log space over all samples and all positions of the
+    blank-extended targets at once (a Python loop over time only): each step is a
+    logsumexp over a 3-wide window (s, s - 1 and, where allowed, s - 2) of the previous
+    step. Backward runs the beta recursion the same way and returns PyTorch's gradient
+    ``exp(lp) - exp(logsumexp_{s: l'_s = c}(alpha + beta) + nll - lp)``, which is the
+    gradient with respect to the logits of a log_softmax that produced ``lp``.
+    """
+
+    @staticmethod
+    def forward(ctx, lp, ext, tl, il, blank, zero_infinity):
+        xp = array_module(lp)
+        tmax, n, c = lp.shape
+        ll = ext.shape[1]
+        dt = lp.dtype
+        ninf = dt.type(-np.inf)
+        lpe = lp[:, xp.arange(n)[:, None], ext]  # (T, N, L): log prob of each extended label
+        lext = 2 * tl + 1
+        skip = xp.zeros((n, ll), bool)  # may position s be reached from s - 2
+        if ll > 2:
+            skip[:, 2:] = (ext[:, 2:] != blank) & (ext[:, 2:] != ext[:, :-2])
+        add3 = xp.zeros((3, n, ll), dt)  # window order: s - 2, s - 1, s
+        add3[0] = xp.where(skip, 0.0, ninf)
+        la = xp.full((tmax, n, ll), ninf, dt)
+        buf = xp.full((n, ll + 2), ninf, dt)  # alpha at [:, 2:], two -inf columns in front
+        a = buf[:, 2:]
+        win = _windows(xp, buf, ll)
+        if tmax:
+            a[:, 0] = lpe[0, :, 0]
+            if ll > 1:
+                a[:, 1] = xp.where(tl > 0, lpe[0, :, 1], ninf)
+            la[0] = a
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            for t in range(1, tmax):
+                _lse_step(xp, win, add3, lpe[t], la[t])
+                a[...] = la[t]
+            rows = xp.arange(n)
+            last = la[xp.maximum(il - 1, 0), rows]  # (N, L): alpha at each sample's last frame
+            end1 = last[rows, lext - 1]
+            end2 = xp.where(lext > 1, last[rows, xp.maximum(lext - 2, 0)], ninf)
+            m = xp.maximum(xp.maximum(end1, end2), _NEG_BIG)
+            nll = -(xp.log(xp.exp(end1 - m) + xp.exp(end2 - m)) + m)
+        nll = xp.where(il == 0, xp.where(tl == 0, 0.0, np.inf), nll).astype(dt, copy=False)
+        inf = xp.isinf(nll)
+        out = xp.where(inf, 0.0, nll).astype(dt, copy=False) if zero_infinity else nll
+        if ctx._edges[0] is not None:
+            ctx.arrs = (lp, lpe, la, ext, skip, lext, il, nll, inf, zero_infinity)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        lp, lpe, la, ext, skip, lext, il, nll, inf, zero_infinity = ctx.arrs
+        xp = array_module(lp)
+        tmax, n, c = lp.shape
+        ll = ext.shape[1]
+        dt = lp.dtype
+        ninf = dt.type(-np.inf)
+        pos = xp.arange(ll)[None, :]
+        end = (pos == (lext - 1)[:, None]) | ((pos == (lext - 2)[:, None]) & (lext > 1)[:, None])
+        endadd = xp.where(end, 0.0, ninf).astype(dt)
+        add3 = xp.zeros((3, n, ll), dt)  # window order: s, s + 1, s + 2
+        if ll > 2:  # s may jump to s + 2 when label s + 2 may be reached from s
+            add3[2, :, :-2] = xp.where(skip[:, 2:], 0.0, ninf)
+        tt = xp.arange(tmax)[:, None]
+        liveadd = xp.where(tt < (il - 1)[None, :], 0.0, ninf).astype(dt)[:, :, None]
+        start = tt == (il - 1)[None, :]  # (T, N): each sample's last frame
+        buf = xp.full((n, ll + 2), ninf, dt)  # beta at [:, :L], two -inf columns behind
+        b = buf[:, :ll]
+        win = _windows(xp, buf, ll)
+        lb = xp.empty((tmax, n, ll), dt)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            for t in range(tmax - 1, -1, -1):
+                out = lb[t]
+                _lse_step(xp, win, add3, lpe[t], out)
+                out += liveadd[t]
+                xp.copyto(out, lpe[t] + endadd, where=start[t][:, None])
+                b[...] = out
+            # alpha * beta / y at each (t, s), relative to the total: <= 1, no overflow
+            term = la + lb
+            term += nll[None, :, None]
+            term -= lpe
+            xp.exp(term, out=term)
+        term[xp.isnan(term)] = 0.0
+        grad = xp.zeros((tmax, n, c), dt)
+        flat = ((xp.arange(tmax)[:, None, None] * n + xp.arange(n)[None, :, None]) * c
+                + ext[None, :, :])
+        _scatter_rows(xp, grad.reshape(-1), flat.reshape(-1), term.reshape(-1))
+        grad = xp.exp(lp) - grad
+        grad *= (tt < il[None, :])[:, :, None]  # frames past input_lengths get nothing
+        scale = xp.where(inf if zero_infinity else xp.zeros(n, bool), 0.0, 1.0).astype(dt)
+        if STATE.enabled:
+            return _CtcGradMul.apply(g, grad * scale[None, :, None]), None, None, None, None, None
+        grad *= (g._data * scale)[None, :, None]
+        return Tensor._make(grad), None, None, None, None, None
+
+
+class _CtcGradMul(Op):
+    """``g[n] * G[t, n, c]`` for the create_graph path: differentiable in ``g`` only (the
+    CTC gradient has no derivative with respect to the log-probabilities, as in PyTorch)."""
+
+    @staticmethod
+    def forward(ctx, g, gmat):
+        ctx.gmat = gmat
+        return gmat * g[None, :, None]
+
+    @staticmethod
+    def backward(ctx, gg):
+        return (gg * Tensor._make(ctx.gmat)).sum((0, 2)), None
+
+
+def _lengths(x, n, name, xp):
+    if isinstance(x, Tensor):
+        a = x._data
+        if a.dtype.kind not in "iu":
+            raise RuntimeError(f"ctc_loss: {name} must be integers, got {x.dtype.name}")
+        a = a.astype(_int64).reshape(-1)
+        if array_module(a) is not xp:  # lengths may live on another device than log_probs
+            a = xp.asarray(a.get() if hasattr(a, "get") else a)
+    else:
+        a = xp.asarray(np.asarray(x, dtype=np.int64).reshape(-1))
+    if a.size != n:
+        raise RuntimeError(f"ctc_loss: {name} must have one entry per batch element ({n}), got "
+                           f"{a.size}")
+    return a
+
+
+def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction="mean",
+             zero_infinity=False):
+    """Connectionist Temporal Classification loss.
+
+    Shapes: log_probs ``(T, N, C)`` (log_softmax outputs; unbatched ``(T, C)``), targets
+    padded ``(N, S)`` or concatenated 1-D ``(sum(target_lengths),)``, input_lengths and
+    target_lengths ``(N,)`` (tensors or sequences). 'mean' divides each loss by its target
+    length (at least 1) and averages over the batch; ``zero_infinity`` replaces infinite
+    losses (impossible alignments) and their gradients by zero.
+    """
+    reduction = _reduction(None, None, reduction, "ctc_loss")
+    unbatched = log_probs.ndim == 2
+    if unbatched:
+        log_probs = log_probs.unsqueeze(1)
+        if isinstance(targets, Tensor) and targets.ndim == 1:
+            targets = targets.unsqueeze(0)
+    if log_probs.ndim != 3:
+        raise RuntimeError(f"ctc_loss: log_probs must be (T, N, C) or (T, C), got shape "
+                           f"{list(log_probs.shape)}")
+    tmax, n, c = log_probs.shape
+    lpd = log_probs._data
+    xp = array_module(lpd)
+    if not 0 <= blank < c:
+        raise RuntimeError(f"ctc_loss: blank must be in label range [0, {c}), got {blank}")
+    il = _lengths(input_lengths, n, "input_lengths", xp)
+    tl = _lengths(target_lengths, n, "target_lengths", xp)
+    if il.size and (int(il.max()) > tmax or int(il.min()) < 0):
+        raise RuntimeError(f"ctc_loss: Expected input_lengths to have value at most {tmax} (and "
+                           f"non-negative), but got value {int(il.max())}")
+    if tl.size and int(tl.min()) < 0:
+        raise RuntimeError("ctc_loss: target_lengths must be non-negative")
+    td = targets._data if isinstance(targets, Tensor) else xp.asarray(targets)
+    if td.dtype.kind not in "iu":
+        raise RuntimeError(f"ctc_loss: targets must be integers, got {td.dtype}")
+    td = td.astype(_int64, copy=False)
+    smax = int(tl.max()) if tl.size else 0
+    if td.ndim == 2:
+        if td.shape[0] != n or td.shape[1] < smax:
+            raise RuntimeError(f"ctc_loss: Expected tensor to have size at least {smax} at "
+                               f"dimension 1, but got size {td.shape[1]} for targets of shape "
+                               f"{list(td.shape)} (batch {n})")
+        lab = td[:, :smax]
+    elif td.ndim == 1:
+        if td.size != int(tl.sum()):
+            raise RuntimeError(f"ctc_loss: concatenated targets have {td.size} labels but "
+                               f"target_lengths sum to {int(tl.sum())}")
+        starts = xp.cumsum(tl) - tl
+        j = xp.arange(smax)[None, :]
+        inside = j < tl[:, None]
+        lab = xp.where(inside, td[xp.minimum(starts[:, None] + j, max(td.size - 1, 0))]
+                       if td.size else 0, 0)
+    else:
+        raise RuntimeError(f"ctc_loss: targets must be 1-D or 2-D, got shape {list(td.shape)}")
+    inside = xp.arange(smax)[None, :] < tl[:, None]
+    if smax and bool((inside & ((lab < 0) | (lab >= c))).any()):
+        raise RuntimeError(f"ctc_loss: target labels must be in [0, {c})")
+    if smax and bool((inside & (lab == blank)).any()):
+        raise RuntimeError(f"ctc_loss: targets must not contain the blank label ({blank})")
+    # the blank-extended targets: blank, l1, blank, l2, ..., blank (padding becomes blank)
+    ext = xp.full((n, 2 * smax + 1), blank, _int64)
+    ext[:, 1::2] = xp.where(inside, lab, blank)
+    losses = _Ctc.apply(log_probs, ext, tl, il, int(blank), bool(zero_infinity))
+    if reduction == "mean":
+        div = Tensor._make(xp.maximum(tl, 1).astype(lpd.dtype))
+        out = (losses / div).mean()
+    elif reduction == "sum":
+        out = losses.sum()
+    else:
+        out = losses
+    return out.squeeze(0) if unbatched and reduction == "none" else out

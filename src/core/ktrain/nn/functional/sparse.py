@@ -1,4 +1,284 @@
-"""(in progress)"""
+"""Lookup tables: ``F.embedding``, ``F.embedding_bag`` and ``F.one_hot``.
+
+``embedding`` is one gather op whose backward scatter-adds the output gradient into the
+rows of the table (``padding_idx`` rows get none; ``scale_grad_by_freq`` divides by how
+often each index occurs in the batch). The scatter is its own op, the adjoint of the
+gather, so gradients of any order work. Gradients are dense (``sparse=True`` is refused).
+"""
 from __future__ import annotations
 
-__all__: list = []
+import numpy as np
+
+from ..._backend import array_module
+from ..._tensor import Tensor
+from ...autograd.function import Op
+from ...autograd.grad_mode import no_grad
+
+__all__ = ["embedding", "embedding_bag", "one_hot"]
+
+_int64 = np.dtype(np.int64)
+
+
+def _scatter_rows(xp, out, idx, src):
+    """out[idx[k]] += src[k] with repeated indices accumulating (rows or elements)."""
+    at = getattr(xp.add, "at", None)
+    if at is not None:
+        at(out, idx, src)
+    else:  # pragma: no cover - older cupy
+        import cupyx
+
+        cupyx.scatter_add(out, idx, src)
+
+
+class _Gather(Op):
+    """``w[idx] * coef`` (coef per index, or None): rows of the table."""
+
+    @staticmethod
+    def forward(ctx, w, idx, coef):
+        ctx.meta = (idx, coef, w.shape[0])
+        out = array_module(w).take(w, idx, axis=0)
+        if coef is not None:
+            out *= coef[..., None]
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        idx, coef, n = ctx.meta
+        return _ScatterRows.apply(g, idx, coef, n), None, None
+
+
+class _ScatterRows(Op):
+    """The adjoint of ``_Gather``: ``out[idx[k]] += g[k] * coef[k]`` into ``n`` rows."""
+
+    @staticmethod
+    def forward(ctx, g, idx, coef, n):
+        ctx.meta = (idx, coef, n)
+        xp = array_module(g)
+        d = g.shape[-1]
+        g2 = g.reshape(-1, d)
+        if coef is not None:
+            g2 = g2 * coef.reshape(-1, 1)
+        out = xp.zeros((n, d), g.dtype)
+        _scatter_rows(xp, out, idx.reshape(-1), g2)
+        return out
+
+    @staticmethod
+    def backward(ctx, gg):
+        idx, coef, n = ctx.meta
+        return _Gather.apply(gg, idx, coef), None, None, None
+
+
+def _index_array(input, op):
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}(): input must be an integer Tensor of indices, got "
+                        f"{type(input).__name__}")
+    d = input._data
+    if d.dtype.kind not in "iu":
+        raise RuntimeError(f"{op}(): Expected tensor for argument 'indices' to have one of the "
+                           f"following scalar types: Long, Int; but got {input.dtype.name} "
+                           "instead")
+    return d.astype(_int64, copy=False)
+
+
+def _check_range(idx, n, op):
+    if idx.size:
+        lo, hi = int(idx.min()), int(idx.max())
+        if lo < 0 or hi >= n:
+            bad = lo if lo < 0 else hi
+            raise IndexError(f"{op}(): index {bad} is out of range for a table of {n} rows "
+                             "(index out of range in self)")
+
+
+def _padding(padding_idx, n, op):
+    if padding_idx is None:
+        return None
+    p = int(padding_idx)
+    if not -n <= p < n:
+        raise AssertionError(f"{op}(): Padding_idx must be within num_embeddings (got "
+                             f"padding_idx={p} for {n} embeddings)")
+    return p + n if p < 0 else p
+
+
+def _renorm(weight, idx, max_norm, norm_type):
+    """Rescale in place the rows of ``weight`` used by ``idx`` whose norm exceeds max_norm."""
+    with no_grad():
+        w = weight._data
+        xp = array_module(w)
+        rows = xp.unique(idx.reshape(-1))
+        sel = w[rows]
+        if norm_type == 2:
+            norms = xp.sqrt((sel * sel).sum(axis=1))
+        else:
+            norms = (xp.abs(sel) ** norm_type).sum(axis=1) ** (1.0 / norm_type)
+        big = norms > max_norm
+        if bool(big.any()):
+            scale = (max_norm / (norms[big] + 1e-7)).astype(w.dtype)
+            w[rows[big]] = sel[big] * scale[:, None]
+            weight._version[0] += 1
+
+
+def _coef(idx, n, padding_idx, scale_grad_by_freq, dtype):
+    """Per-index gradient factor: 0 at padding_idx, 1 / count with scale_grad_by_freq."""
+    if padding_idx is None and not scale_grad_by_freq:
+        return None
+    xp = array_module(idx)
+    c = xp.ones(idx.shape, dtype)
+    if scale_grad_by_freq:
+        counts = xp.bincount(idx.reshape(-1), minlength=n)
+        c /= counts[idx].astype(dtype)
+    if padding_idx is not None:
+        c[idx == padding_idx] = 0
+    return c
+
+
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
+              scale_grad_by_freq=False, sparse=False):
+    """Rows of ``weight`` picked by the integer ``input``: ``weight[input]``.
+
+    Shapes: input ``(*)`` (int64/int32), weight ``(num_embeddings, embedding_dim)``; the
+    result is ``(*, embedding_dim)``. The ``padding_idx`` row receives no gradient;
+    ``max_norm`` rescales (in place) the used rows whose ``norm_type``-norm exceeds it.
+    """
+    if sparse:
+        raise NotImplementedError("embedding(): sparse=True (sparse gradients) is not supported "
+                                  "by ktrain; use sparse=False")
+    if weight.ndim != 2:
+        raise RuntimeError(f"embedding(): weight must be 2-D (num_embeddings, embedding_dim), "
+                           f"got shape {list(weight.shape)}")
+    idx = _index_array(input, "embedding")
+    n = weight.shape[0]
+    _check_range(idx, n, "embedding")
+    pad = _padding(padding_idx, n, "embedding")
+    if max_norm is not None:
+        _renorm(weight, idx, float(max_norm), float(norm_type))
+    if not weight.requires_grad:
+        return Tensor._make(array_module(idx).take(weight._data, idx, axis=0))
+    coef = _coef(idx, n, pad, scale_grad_by_freq, weight._data.dtype)
+    if coef is None:
+        return _Gather.apply(weight, idx, None)
+    # the forward value is the plain row; coef only shapes the gradient
+    return _GatherScaledGrad.apply(weight, idx, coef)
+
+
+class _GatherScaledGrad(Op):
+    """``w[idx]`` whose gradient into ``w`` is scaled per index by ``coef``."""
+
+    @staticmethod
+    def forward(ctx, w, idx, coef):
+        ctx.meta = (idx, coef, w.shape[0])
+        return array_module(w).take(w, idx, axis=0)
+
+    @staticmethod
+    def backward(ctx, g):
+        idx, coef, n = ctx.meta
+        return _ScatterRows.apply(g, idx, coef, n), None, None
+
+
+def one_hot(tensor, num_classes=-1):
+    """int64 one-hot encoding: ``out[..., c] = (tensor[...] == c)``; ``num_classes=-1``
+    takes ``tensor.max() + 1``."""
+    d = tensor._data
+    if d.dtype != _int64:
+        raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor "
+                           f"(int64), got {tensor.dtype.name}")
+    xp = array_module(d)
+    if num_classes == -1:
+        if d.size == 0:
+            raise RuntimeError("Can not infer total number of classes from empty tensor.")
+        num_classes = int(d.max()) + 1
+    if d.size:
+        if int(d.min()) < 0:
+            raise RuntimeError("one_hot: Class values must be non-negative.")
+        if int(d.max()) >= num_classes:
+            raise RuntimeError(f"one_hot: Class values must be smaller than num_classes "
+                               f"({num_classes}), got {int(d.max())}.")
+    out = (d[..., None] == xp.arange(num_classes)).astype(_int64)
+    return Tensor._make(out)
+
+
+def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale_grad_by_freq=False,
+                  mode="mean", sparse=False, per_sample_weights=None, include_last_offset=False,
+                  padding_idx=None):
+    """Sums, means or maxima of bags of embeddings, without materialising the bags.
+
+    ``input`` 2-D ``(B, L)``: each row is a bag (``offsets`` must be None). ``input`` 1-D
+    ``(N,)``: bags start at ``offsets`` ``(B,)`` (or ``(B + 1,)`` with
+    ``include_last_offset``). ``per_sample_weights`` (same shape as input) scales each
+    embedding (mode 'sum' only). Entries equal to ``padding_idx`` are left out of their
+    bag; empty bags give zeros. The result is ``(B, embedding_dim)``.
+    """
+    from ...ops.index import index_add, scatter_reduce
+
+    if mode not in ("sum", "mean", "max"):
+        raise ValueError(f"embedding_bag(): mode has to be one of sum, mean or max, got {mode!r}")
+    if per_sample_weights is not None and mode != "sum":
+        raise NotImplementedError(
+            f"embedding_bag: per_sample_weights was not None. per_sample_weights is only "
+            f"supported for mode='sum' (got mode='{mode}'). Please open a feature request on "
+            "GitHub.")
+    if sparse:
+        raise NotImplementedError("embedding_bag(): sparse=True is not supported by ktrain")
+    idx = _index_array(input, "embedding_bag")
+    xp = array_module(idx)
+    if per_sample_weights is not None and tuple(per_sample_weights.shape) != idx.shape:
+        raise ValueError(f"embedding_bag: per_sample_weights of shape "
+                         f"{list(per_sample_weights.shape)} must have the shape of input "
+                         f"{list(idx.shape)}")
+    if idx.ndim == 2:
+        if offsets is not None:
+            raise ValueError("embedding_bag: if input is 2D, then offsets has to be None, as "
+                             "input is treated is a mini-batch of fixed length sequences. "
+                             f"However, found offsets of type {type(offsets).__name__}")
+        nbags, length = idx.shape
+        bag = xp.repeat(xp.arange(nbags), length)
+        idx = idx.reshape(-1)
+    elif idx.ndim == 1:
+        if offsets is None:
+            raise ValueError("embedding_bag: offsets has to be a 1D Tensor but got None")
+        off = offsets._data.astype(_int64, copy=False) if isinstance(offsets, Tensor) \
+            else xp.asarray(offsets, _int64)
+        if off.ndim != 1:
+            raise ValueError(f"embedding_bag: offsets has to be a 1D Tensor, got shape "
+                             f"{list(off.shape)}")
+        if off.size and int(off[0]) != 0:
+            raise RuntimeError(f"embedding_bag: offsets[0] has to be 0, i.e., the first sequence "
+                               f"in the mini-batch has to start from position 0. However, got "
+                               f"{int(off[0])}")
+        if off.size and int(off[-1]) > idx.size:
+            raise RuntimeError(f"embedding_bag: offsets[-1] can not be greater than input's "
+                               f"length ({idx.size}), but got offsets[-1] of {int(off[-1])}")
+        if include_last_offset:
+            if off.size < 1:
+                raise RuntimeError("embedding_bag: include_last_offset needs at least one offset")
+            off = off[:-1]
+        nbags = off.size
+        bag = xp.searchsorted(off, xp.arange(idx.size), side="right") - 1
+        if include_last_offset:  # elements past the last offset belong to no bag
+            keep = bag < nbags
+            idx, bag = idx[keep], bag[keep]
+    else:
+        raise ValueError(f"embedding_bag: input has to be 1D or 2D Tensor, but got Tensor of "
+                         f"dimension {idx.ndim}")
+    psw = None if per_sample_weights is None else per_sample_weights.reshape(-1)
+    n = weight.shape[0]
+    pad = _padding(padding_idx, n, "embedding_bag")
+    if pad is not None:
+        keep = idx != pad
+        if not bool(keep.all()):
+            idx, bag = idx[keep], bag[keep]
+            if psw is not None:
+                psw = psw[Tensor._make(keep)]
+    rows = embedding(Tensor._make(idx), weight, None, max_norm, norm_type, scale_grad_by_freq)
+    if psw is not None:
+        rows = rows * psw.unsqueeze(1)
+    d = weight.shape[1]
+    bag_t = Tensor._make(bag.astype(_int64, copy=False))
+    zeros = Tensor._make(xp.zeros((nbags, d), weight._data.dtype))
+    if mode == "max":
+        index = Tensor._make(xp.broadcast_to(bag[:, None], (bag.size, d)).astype(_int64))
+        return scatter_reduce(zeros, 0, index, rows, "amax", include_self=False)
+    out = index_add(zeros, 0, bag_t, rows)
+    if mode == "mean":
+        counts = xp.bincount(bag, minlength=nbags)[:nbags].astype(weight._data.dtype)
+        out = out / Tensor._make(xp.maximum(counts, 1)[:, None])
+    return out
