@@ -1,0 +1,2 @@
+"""Callbacks for ktrain.train.Trainer."""
+from .base import Callback  # noqa: F401
