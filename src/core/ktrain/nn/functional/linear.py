@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ..._tensor import Tensor
+from ...amp import autocast_mode as _amp
 from ...autograd.function import Op
 from ...autograd.grad_mode import STATE
 
@@ -100,6 +101,8 @@ def linear(input, weight, bias=None):
     ``(out_features,)``; the result is ``(*, out_features)``.
     Example: ``F.linear(x, torch_like_weight, bias)``.
     """
+    if _amp.ANY_ACTIVE:
+        input, weight, bias = _amp.cast_inputs("linear", input, weight, bias)
     _check_linear(input, weight, bias)
     if input.ndim == 1:
         return _Linear.apply(input.unsqueeze(0), weight, bias).squeeze(0)

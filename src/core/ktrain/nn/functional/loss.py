@@ -15,6 +15,7 @@ import numpy as np
 
 from ..._backend import array_module
 from ..._tensor import Tensor
+from ...amp import autocast_mode as _amp
 from ...autograd.function import Op
 from ...autograd.grad_mode import STATE
 from ...ops._util import unbroadcast
@@ -327,6 +328,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     divides by the summed weight of the non-ignored targets. ``label_smoothing`` mixes
     the target with the uniform distribution: ``(1 - eps) * nll + eps / C * sum_c (-w_c logp_c)``.
     """
+    if _amp.ANY_ACTIVE:
+        input, weight = _amp.cast_inputs("cross_entropy", input, weight)
     reduction = _reduction(size_average, reduce, reduction, "cross_entropy")
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be between 0.0 and 1.0. Got: "
@@ -351,6 +354,8 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     Shapes as ``cross_entropy`` with class indices. 'mean' divides by the summed weight of
     the non-ignored targets.
     """
+    if _amp.ANY_ACTIVE:
+        input, weight = _amp.cast_inputs("nll_loss", input, weight)
     reduction = _reduction(size_average, reduce, reduction, "nll_loss")
     x2, t, out_shape = _class_targets(input, target, weight, ignore_index, "nll_loss")
     w = None if weight is None else weight._data.astype(x2._data.dtype, copy=False)
@@ -537,6 +542,8 @@ def _diff(input, target, name):
 
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     """Squared error ``(input - target)^2``, reduced."""
+    if _amp.ANY_ACTIVE:
+        input, target = _amp.cast_inputs("mse_loss", input, target)
     reduction = _reduction(size_average, reduce, reduction, "mse_loss")
     d = _diff(input, target, "mse_loss")
     return _reduce(_weighted(d * d, weight), reduction)

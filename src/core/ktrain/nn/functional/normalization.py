@@ -23,6 +23,7 @@ import numpy as np
 
 from ..._backend import array_module
 from ..._tensor import Size, Tensor
+from ...amp import autocast_mode as _amp
 from ...autograd.function import Op
 from ...autograd.grad_mode import STATE, no_grad
 from ...ops._util import unbroadcast
@@ -313,6 +314,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     takes the unbiased batch variance). Evaluation: normalise with the running statistics.
     Shapes: input ``(N, C, *)``; running stats, weight, bias ``(C,)``.
     """
+    if _amp.ANY_ACTIVE:
+        input, weight, bias = _amp.cast_inputs("batch_norm", input, weight, bias)
     if input.ndim < 2:
         raise ValueError(f"batch_norm: expected an input of at least 2 dimensions (N, C, *), "
                          f"got shape {list(input.shape)}")
@@ -387,6 +390,8 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
 
     Shapes: input ``(*, *normalized_shape)``; weight and bias ``normalized_shape``.
     """
+    if _amp.ANY_ACTIVE:
+        input, weight, bias = _amp.cast_inputs("layer_norm", input, weight, bias)
     ns = _shape_tuple(normalized_shape)
     k = len(ns)
     if k == 0 or tuple(input.shape[input.ndim - k:]) != ns or input.ndim < k:
@@ -407,6 +412,8 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     """Normalise each group of ``C / num_groups`` channels of each sample, then apply the
     per-channel ``weight``/``bias``. Shapes: input ``(N, C, *)``, weight/bias ``(C,)``."""
+    if _amp.ANY_ACTIVE:
+        input, weight, bias = _amp.cast_inputs("group_norm", input, weight, bias)
     if input.ndim < 2:
         raise RuntimeError(f"group_norm: expected an input of at least 2 dimensions (N, C, *), "
                            f"got shape {list(input.shape)}")
