@@ -564,3 +564,19 @@ def test_cuda_autocast_and_scaler():
     sc.step(opt)
     sc.update()
     assert p.tolist() == [-2.0, -1.0]
+
+
+@needs_bf16
+def test_autocast_through_nn_layers_end_to_end():
+    from ktrain import nn
+
+    m = nn.Sequential(nn.Linear(4, 8), nn.LayerNorm(8), nn.ReLU(), nn.Linear(8, 3))
+    x, y = kt.randn(5, 4), kt.randint(0, 3, (5,))
+    with autocast("cpu"):
+        out = m(x)
+        assert out.dtype is kt.bfloat16  # linear runs in the lower precision
+        assert m[1](out).dtype is kt.float32  # layer_norm runs in float32
+        loss = nn.functional.cross_entropy(out, y)
+        assert loss.dtype is kt.float32
+    loss.backward()
+    assert all(p.grad.dtype is kt.float32 for p in m.parameters())

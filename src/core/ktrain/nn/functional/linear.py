@@ -15,6 +15,8 @@ def _linear_arr(x, w, b):
     else:
         lead = x.shape[:-1]
         out = (x.reshape(-1, x.shape[-1]) @ w.T).reshape(lead + (w.shape[0],))
+    if out.dtype != x.dtype:  # numpy multiplies bfloat16 (ml_dtypes) matrices in float32
+        out = out.astype(x.dtype)
     if b is not None:
         out += b
     return out
@@ -47,13 +49,16 @@ class _Linear(Op):
             gx = gw = gb = None
             if e[0] is not None:
                 gx = g2 @ w._data
+                if gx.dtype != gd.dtype:
+                    gx = gx.astype(gd.dtype)
                 if gd.ndim != 2:
                     gx = gx.reshape(gd.shape[:-1] + (gx.shape[-1],))
                 gx = Tensor._make(gx)
             if e[1] is not None:
                 xd = x._data
                 x2 = xd.reshape(-1, xd.shape[-1]) if xd.ndim != 2 else xd
-                gw = Tensor._make(g2.T @ x2)
+                gw = g2.T @ x2
+                gw = Tensor._make(gw if gw.dtype == gd.dtype else gw.astype(gd.dtype))
             if e[2] is not None:
                 gb = Tensor._make(g2.sum(0))
             return gx, gw, gb
