@@ -14,6 +14,9 @@ import timeit
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import blas_threads  # noqa: E402
+
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "src", "core"))
 import ktrain as kt  # noqa: E402
 
@@ -21,18 +24,6 @@ try:
     import torch
 except ImportError:  # PyTorch is optional: the table then has no torch column
     torch = None
-
-
-def blas_threads() -> int:
-    try:
-        from threadpoolctl import threadpool_info
-
-        n = [i["num_threads"] for i in threadpool_info() if i.get("user_api") == "blas"]
-        if n:
-            return int(n[0])
-    except ImportError:
-        pass
-    return int(os.environ.get("OMP_NUM_THREADS", os.cpu_count() or 1))
 
 
 def per_call_us(fn, number, repeat=7):

@@ -22,6 +22,9 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from _common import blas_threads  # noqa: E402
+
 WORKLOADS = {
     "mlp": "MLP 784-512-512-10, batch 128",
     "resnet20": "CIFAR ResNet-20, batch 64",
@@ -178,18 +181,6 @@ def worker(fw_name, name, steps, warmup):
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {"median_ms": statistics.median(times) * 1e3, "min_ms": min(times) * 1e3,
             "peak_mib": peak / 1024, "step_mib": (peak - base_rss) / 1024, "threads": threads}
-
-
-def blas_threads() -> int:
-    try:
-        from threadpoolctl import threadpool_info
-
-        n = [i["num_threads"] for i in threadpool_info() if i.get("user_api") == "blas"]
-        if n:
-            return int(n[0])
-    except ImportError:
-        pass
-    return int(os.environ.get("OMP_NUM_THREADS", os.cpu_count() or 1))
 
 
 def run_one(fw_name, name, steps, warmup):

@@ -126,22 +126,21 @@ class Node:
 
     def register_hook(self, fn):
         """``fn(grad_inputs, grad_outputs)`` after this node ran; may return new grad_inputs."""
-        from ..utils.hooks import RemovableHandle
-
-        if self._post_hooks is None:
-            self._post_hooks = {}
-        h = RemovableHandle(self._post_hooks)
-        self._post_hooks[h.id] = fn
-        return h
+        return self._add_hook("_post_hooks", fn)
 
     def register_prehook(self, fn):
         """``fn(grad_outputs)`` before this node runs; may return new grad_outputs."""
+        return self._add_hook("_pre_hooks", fn)
+
+    def _add_hook(self, attr, fn):
         from ..utils.hooks import RemovableHandle
 
-        if self._pre_hooks is None:
-            self._pre_hooks = {}
-        h = RemovableHandle(self._pre_hooks)
-        self._pre_hooks[h.id] = fn
+        store = getattr(self, attr)
+        if store is None:
+            store = {}
+            setattr(self, attr, store)
+        h = RemovableHandle(store)
+        store[h.id] = fn
         return h
 
     # subclasses implement ``_run_backward(grads) -> tuple of grads per edge``

@@ -193,33 +193,34 @@ class FloorDivide(Op):
 
 
 class Remainder(Op):
-    @staticmethod
-    def forward(ctx, a, b):
+    """Python-style modulus; ``Fmod`` below is the C-style one. d/db = -(quotient rounded)."""
+
+    ufunc = "remainder"
+
+    @classmethod
+    def forward(cls, ctx, a, b):
         x, y = ctx.inputs
         ctx.save_for_backward(x, y)
-        return array_module(a if hasattr(a, "shape") else b).remainder(a, b)
+        return getattr(array_module(a if hasattr(a, "shape") else b), cls.ufunc)(a, b)
 
     @staticmethod
-    def backward(ctx, g):
+    def quotient(x, y):
+        return floor_divide(x, y)
+
+    @classmethod
+    def backward(cls, ctx, g):
         x, y = ctx.saved_tensors
         ga = unbroadcast(g, shape_of(x)) if needs(ctx, 0) else None
-        gb = unbroadcast(-g * floor_divide(x, y), shape_of(y)) if needs(ctx, 1) else None
+        gb = unbroadcast(-g * cls.quotient(x, y), shape_of(y)) if needs(ctx, 1) else None
         return ga, gb
 
 
-class Fmod(Op):
-    @staticmethod
-    def forward(ctx, a, b):
-        x, y = ctx.inputs
-        ctx.save_for_backward(x, y)
-        return array_module(a if hasattr(a, "shape") else b).fmod(a, b)
+class Fmod(Remainder):
+    ufunc = "fmod"
 
     @staticmethod
-    def backward(ctx, g):
-        x, y = ctx.saved_tensors
-        ga = unbroadcast(g, shape_of(x)) if needs(ctx, 0) else None
-        gb = unbroadcast(-g * (x / y).trunc(), shape_of(y)) if needs(ctx, 1) else None
-        return ga, gb
+    def quotient(x, y):
+        return (x / y).trunc()
 
 
 class Maximum(Op):
