@@ -1,13 +1,19 @@
 """Conv2d forward+backward on the layers of a CIFAR ResNet-20, ktrain beside PyTorch.
 
 Run: ``python benchmarks/bench_conv.py [--batch 64] [--repeat 15] [--profile]``.
+
+Tables: the whole conv stack of a ResNet-20 (19 convs and the two 1x1 shortcuts,
+chained, no BN/ReLU) for a training step and for inference; then each distinct layer,
+forward+backward and forward under no_grad, with a "ResNet-20 convs" row that weights
+each layer by how often the network uses it. ``--profile`` adds ktrain's time per phase
+(im2col copy, GEMM, copy to NCHW, transposed output gradient, weight-gradient GEMM,
+input gradient) on raw arrays.
+
 PyTorch is used when importable, with ``torch.set_num_threads(2)`` (or the value of
-``OPENBLAS_NUM_THREADS`` when set, which also sets numpy's BLAS threads: single-threaded
-runs are steadier on a shared machine). The two libraries are
-timed alternately (the machine may be shared, so each figure is a median over
-``--repeat`` runs). The ratio column is PyTorch time / ktrain time (higher is better for
-ktrain). The "ResNet-20" rows weight each layer by how often the network uses it.
-``--profile`` prints the time ktrain spends per phase (im2col copy, GEMM, col2im ...).
+``OPENBLAS_NUM_THREADS`` when set, which also sets numpy's BLAS threads). The two
+libraries run alternately and each figure is a median over ``--repeat`` runs (the machine
+may be shared; "min" columns show the best run). Ratio = PyTorch time / ktrain time
+(higher is better for ktrain).
 """
 from __future__ import annotations
 

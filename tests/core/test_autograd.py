@@ -427,3 +427,10 @@ def test_fill_through_a_view_cuts_the_gradient():
     z.fill_(v[0])
     z.sum().backward()
     np.testing.assert_allclose(v.grad.numpy(), [3.0])
+
+
+def test_implicit_gradient_for_bfloat16_outputs():
+    pytest.importorskip("ml_dtypes")
+    x = kt.ones(3, dtype=kt.bfloat16, requires_grad=True)
+    (x * 2).sum().backward()
+    assert x.grad.dtype == kt.bfloat16 and x.grad.tolist() == [2.0, 2.0, 2.0]

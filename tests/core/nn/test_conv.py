@@ -439,3 +439,47 @@ def test_module_constructor_errors():
         nn.Conv2d(3, 6, 3, stride=2, padding="same")
     with pytest.raises(ValueError, match='Only "zeros" padding mode'):
         nn.ConvTranspose2d(3, 6, 3, padding_mode="reflect")
+
+
+def test_buffer_pool_recycles_only_unreferenced_arrays(monkeypatch):
+    from ktrain.nn.functional import conv as C
+
+    pool = C._BufferPool(min_bytes=0)
+    a = pool.take(np, (4, 5), np.float32)
+    view = a[1:]
+    pool.give(a)  # a live view: must not be recycled
+    assert pool.take(np, (4, 5), np.float32) is not a
+    del view
+    pool.give(a)
+    assert pool.take(np, (4, 5), np.float32) is a
+
+
+def test_pooled_buffers_never_corrupt_results(monkeypatch):
+    """Every work array goes through the pool (min_bytes=0): repeated steps over several
+    layer shapes, interleaved graphs and retained graphs must keep matching the reference."""
+    from ktrain.nn.functional import conv as C
+
+    monkeypatch.setattr(C, "_POOL", C._BufferPool(min_bytes=0))
+    x, w, w2 = rnd(2, 3, 7, 6), rnd(4, 3, 3, 3, seed=1), rnd(3, 4, 3, 3, seed=2)
+    ref = ref_conv2d(x, w, pads=((1, 1), (1, 1)))
+    grads = None
+    for _ in range(3):
+        xt = kt.tensor(x, requires_grad=True)
+        wt = kt.tensor(w, requires_grad=True)
+        w2t = kt.tensor(w2, requires_grad=True)
+        y = F.conv2d(xt, wt, padding=1)
+        z = F.conv2d(y, w2t, stride=2, padding=1)          # col2im path in backward
+        other = F.conv_transpose2d(kt.tensor(rnd(2, 3, 4, 3)), w2t, stride=2)
+        np.testing.assert_allclose(N(y), ref, atol=1e-10)
+        z.sum().backward(retain_graph=True)
+        g = [N(t.grad).copy() for t in (xt, wt, w2t)]
+        if grads is None:
+            grads = g
+        for a, b in zip(g, grads):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+        for t in (xt, wt, w2t):
+            t.grad = None
+        z.sum().backward()  # the retained graph still has its buffers
+        for a, t in zip(grads, (xt, wt, w2t)):
+            np.testing.assert_allclose(N(t.grad), a, rtol=1e-12, atol=1e-12)
+        del other

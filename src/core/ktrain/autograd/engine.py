@@ -262,7 +262,7 @@ def _make_grads(outputs, grad_outputs, create_graph):
                 raise RuntimeError(
                     f"grad can be implicitly created only for scalar outputs, but output {i} "
                     f"has shape {list(out.shape)}; pass gradient= (or grad_outputs=) of that shape")
-            if not out._data.dtype.kind == "f":
+            if not out.is_floating_point():
                 raise RuntimeError(
                     f"grad can be implicitly created only for real floating point outputs, "
                     f"got {out.dtype}")

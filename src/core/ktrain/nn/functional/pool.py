@@ -70,7 +70,7 @@ def _pad_fill(xp, x, geom, value):
 
 
 def _lowest(dtype):
-    return -np.inf if dtype.kind == "f" else np.iinfo(dtype).min
+    return np.iinfo(dtype).min if dtype.kind in "iu" else -np.inf
 
 
 # ====================================================================== max pooling
@@ -98,7 +98,7 @@ def _max_pool(x, geom, need_arg):
         if valid[k] is not None:  # a padding cell never wins (it could tie with -inf)
             hit &= valid[k]
         xp.copyto(arg, k, where=hit)
-    if x.dtype.kind == "f" and bool(xp.isnan(out).any()):  # a NaN window: its first NaN
+    if x.dtype.kind not in "iub" and bool(xp.isnan(out).any()):  # a NaN window: first NaN
         for k in range(last, -1, -1):
             i, j = offs[k]
             xp.copyto(arg, k, where=xp.isnan(geom.window(xpd, i, j)))
@@ -270,6 +270,8 @@ def _sep_apply(x, ah, aw):
         t = xp.tensordot(ah, t.reshape(n * c, h, w), axes=([1], [1]))  # (oh, N*C, w)
         h = ah.shape[0]
         t = xp.ascontiguousarray(t.transpose(1, 0, 2))
+    if t.dtype != x.dtype:  # numpy's bfloat16 matmul answers in float32
+        t = t.astype(x.dtype)
     return t.reshape(n, c, h, w)
 
 
@@ -475,7 +477,7 @@ def _max_pool_nd(input, kernel_size, stride, padding, dilation, ceil_mode, retur
 def _avg_pool_nd(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
                  divisor_override, nsp, op):
     x, batched = _as_batched(input, nsp, op)
-    if x._data.dtype.kind != "f":
+    if not x.is_floating_point():
         raise RuntimeError(f"{op}: expected a floating point input, got {input.dtype}")
     if divisor_override is not None and divisor_override == 0:
         raise RuntimeError(f"{op}: divisor must be not zero")
@@ -556,7 +558,7 @@ def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
 
 def _adaptive_avg_nd(input, output_size, nsp, op):
     x, batched = _as_batched(input, nsp, op)
-    if x._data.dtype.kind != "f":
+    if not x.is_floating_point():
         raise RuntimeError(f"{op}: expected a floating point input, got {input.dtype}")
     h, w = x._data.shape[2:]
     oh, ow = _adaptive_size(output_size, (h, w)[2 - nsp:], nsp, op)

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..._backend import array_module
 from ..._tensor import Tensor
+from ...amp import autocast_mode as _amp
 from ...autograd.function import Op
 from .pool import Separable, adaptive_avg_pool1d, adaptive_avg_pool2d
 
@@ -186,6 +187,8 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     """
     if not isinstance(input, Tensor):
         raise TypeError(f"interpolate: expected a Tensor input, got {type(input).__name__}")
+    if _amp.ANY_ACTIVE:
+        (input,) = _amp.cast_inputs("interpolate", input)
     if mode not in _MODES:
         raise NotImplementedError(f"interpolate: unknown mode {mode!r}; expected one of "
                                   f"{' | '.join(_MODES)}")
@@ -209,7 +212,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     need = _MODE_DIMS.get(mode)
     if need is not None and need != dim:
         raise NotImplementedError(f"Got {nd}D input, but {mode} mode needs {need + 2}D input")
-    if input._data.dtype.kind != "f" and mode != "nearest" and mode != "nearest-exact":
+    if not input.is_floating_point() and mode not in ("nearest", "nearest-exact"):
         raise RuntimeError(f"interpolate: mode {mode!r} needs a floating point input, got "
                            f"{input.dtype}")
     out, sf = _sizes(input, size, scale_factor, recompute_scale_factor, dim)
@@ -222,7 +225,10 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     in_hw = x._data.shape[2:]
     if dim == 1:
         out, sf = [1] + out, [None] + sf
-    dt = x._data.dtype if x._data.dtype.kind == "f" else np.float32
+    dt = x._data.dtype if x.is_floating_point() else np.float32
+    # the matrices are built in float64/float32 (PyTorch's accumulation type) and stored
+    # in the input's dtype
+    bdt = np.float64 if dt == np.float64 else np.float32
     xp = array_module(x._data)
     if mode in ("nearest", "nearest-exact"):
         idx = [None if n == o and s in (None, 1.0) else
@@ -236,7 +242,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         build = _cubic_matrix if mode == "bicubic" else _linear_matrix
         # an axis that keeps its size is the identity (PyTorch short-cuts it too)
         mats = [None if n == o and (mode != "bicubic" or align_corners or s in (None, 1.0))
-                else xp.asarray(build(n, o, s, align_corners, dt))
+                else xp.asarray(build(n, o, s, align_corners, bdt).astype(dt))
                 for n, o, s in zip(in_hw, out, sf)]
         y = Separable.apply(x, mats[0], mats[1]) if mats[0] is not None or \
             mats[1] is not None else x.clone()
