@@ -1,0 +1,425 @@
+"""Ready-made supervised tasks: ``ClassificationTask`` and ``RegressionTask``.
+
+Batches are ``(inputs, targets)`` (extra elements ignored) or dicts with an input key
+(``input``/``inputs``/``x``/``image``/``features``) and a target key
+(``target``/``targets``/``label``/``labels``/``y``). Losses and metrics are given by
+name (or as objects); optimizers and schedulers by factory or by a config dict.
+"""
+from __future__ import annotations
+
+import copy
+import re
+
+from .. import nn, optim
+from .._tensor import Tensor
+from ..metrics import (AUROC, Accuracy, F1Score, MeanAbsoluteError, MeanSquaredError, Metric,
+                       Precision, Recall)
+from ..nn import functional as F
+from ..optim import lr_scheduler as _sched
+from .task import Task
+
+__all__ = ["ClassificationTask", "RegressionTask", "build_optimizer", "build_scheduler"]
+
+_INPUT_KEYS = ("input", "inputs", "x", "image", "images", "features")
+_TARGET_KEYS = ("target", "targets", "label", "labels", "y")
+_STAGES = ("train", "val", "test")
+
+
+def _lookup(module, names, what, name):
+    """A class of ``module`` by case-insensitive name (``_``/``-`` ignored)."""
+    key = re.sub(r"[_\-\s]", "", str(name)).lower()
+    table = {n.lower(): getattr(module, n) for n in names}
+    for k in (key, key + "lr"):
+        if k in table:
+            return table[k]
+    raise ValueError(f"unknown {what} {name!r}; known: {', '.join(sorted(names))}")
+
+
+def build_optimizer(spec, params):
+    """An optimizer from ``spec``: None (Adam, lr=1e-3), an Optimizer factory
+    ``f(params)``, a name, or a dict ``{'name': 'sgd', 'lr': 0.1, ...}``."""
+    params = list(params)
+    names = [n for n in optim.__all__ if n not in ("Optimizer", "lr_scheduler", "swa_utils")]
+    if spec is None:
+        return optim.Adam(params, lr=1e-3)
+    if isinstance(spec, str):
+        return _lookup(optim, names, "optimizer", spec)(params)
+    if isinstance(spec, dict):
+        kw = dict(spec)
+        if "name" not in kw:
+            raise ValueError(f"an optimizer config dict needs a 'name', got {spec!r}")
+        return _lookup(optim, names, "optimizer", kw.pop("name"))(params, **kw)
+    if callable(spec):
+        return spec(params)
+    raise TypeError(f"optimizer must be None, a name, a dict or a factory f(params), got "
+                    f"{type(spec).__name__}")
+
+
+def build_scheduler(spec, optimizer):
+    """A scheduler config ``{'scheduler', 'interval', 'frequency', 'monitor'}`` from
+    ``spec``: a factory ``f(optimizer)`` (returning a scheduler or such a dict) or a dict
+    ``{'name': 'steplr', 'step_size': 10, 'interval': 'epoch', 'monitor': ...}``.
+    ReduceLROnPlateau monitors 'val/loss' unless told otherwise."""
+    if isinstance(spec, dict) and "scheduler" not in spec:
+        kw = dict(spec)
+        if "name" not in kw:
+            raise ValueError(f"a scheduler config dict needs a 'name', got {spec!r}")
+        extra = {k: kw.pop(k) for k in ("interval", "frequency", "monitor", "name")
+                 if k in kw}
+        names = [n for n in _sched.__all__ if n != "LRScheduler"]
+        cfg = {"scheduler": _lookup(_sched, names, "scheduler", extra.pop("name"))(optimizer,
+                                                                                  **kw)}
+        cfg.update(extra)
+    elif isinstance(spec, dict):
+        cfg = dict(spec)
+    elif callable(spec):
+        out = spec(optimizer)
+        cfg = dict(out) if isinstance(out, dict) else {"scheduler": out}
+    else:
+        raise TypeError(f"scheduler must be a factory f(optimizer) or a config dict, got "
+                        f"{type(spec).__name__}")
+    if isinstance(cfg["scheduler"], _sched.ReduceLROnPlateau):
+        cfg.setdefault("monitor", "val/loss")
+    return cfg
+
+
+def _split(batch, owner):
+    if isinstance(batch, (list, tuple)) and len(batch) >= 2:
+        return batch[0], batch[1]
+    if isinstance(batch, dict):
+        x = next((batch[k] for k in _INPUT_KEYS if k in batch), None)
+        y = next((batch[k] for k in _TARGET_KEYS if k in batch), None)
+        if x is not None and y is not None:
+            return x, y
+    kind = f"dict with keys {sorted(batch)}" if isinstance(batch, dict) else type(batch).__name__
+    raise ValueError(f"{owner} expects batches (inputs, targets) or dicts with one of "
+                     f"{_INPUT_KEYS} and one of {_TARGET_KEYS}; got a {kind}")
+
+
+def _inputs(batch):
+    if isinstance(batch, (list, tuple)):
+        return batch[0]
+    if isinstance(batch, dict):
+        return next((batch[k] for k in _INPUT_KEYS if k in batch), batch)
+    return batch
+
+
+def _snake(name):
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
+
+
+def _shape(t):
+    return tuple(t.shape) if isinstance(t, Tensor) else type(t).__name__
+
+
+class _SupervisedTask(Task):
+    """Shared machinery: loss with shape checks, metrics per stage, optimizers."""
+
+    _losses: dict = {}
+    _metric_names: tuple = ()
+
+    def __init__(self, model, loss, metrics, optimizer, scheduler):
+        super().__init__()
+        self.model = model
+        if isinstance(loss, str):
+            key = loss.lower()
+            if key not in self._losses:
+                raise ValueError(f"{type(self).__name__}: unknown loss {loss!r}; known: "
+                                 f"{', '.join(sorted(self._losses))} (or pass a loss module "
+                                 "or callable)")
+            self.loss_name = self._losses[key]
+            self.loss_fn = None
+        elif callable(loss):
+            self.loss_name = type(loss).__name__ if isinstance(loss, nn.Module) else \
+                getattr(loss, "__name__", type(loss).__name__)
+            self.loss_fn = loss
+        else:
+            raise TypeError(f"loss must be a name, a Module or a callable, got "
+                            f"{type(loss).__name__}")
+        if isinstance(metrics, (str, Metric)):
+            metrics = (metrics,)
+        self._metric_specs = dict(metrics) if isinstance(metrics, dict) else \
+            {(m.lower() if isinstance(m, str) else _snake(type(m).__name__)): m
+             for m in (metrics or ())}
+        for spec in self._metric_specs.values():
+            if isinstance(spec, str) and spec.lower() not in self._metric_names:
+                raise ValueError(f"{type(self).__name__}: unknown metric {spec!r}; known: "
+                                 f"{', '.join(self._metric_names)} (or pass Metric objects)")
+        self._metrics = {s: None for s in _STAGES}
+        self._pending_metric_states = {}
+        self.optimizer_spec = optimizer
+        self.scheduler_spec = scheduler
+
+    def forward(self, x):
+        return self.model(x)
+
+    # ------------------------------------------------------------------ loss
+    def compute_loss(self, out, y):
+        """The loss of model output ``out`` against targets ``y`` (shapes checked)."""
+        if self.loss_fn is not None:
+            try:
+                return self.loss_fn(out, y)
+            except Exception as e:
+                if hasattr(e, "add_note"):
+                    e.add_note(f"{type(self).__name__}: loss {self.loss_name} got model output "
+                               f"of shape {_shape(out)} and targets of shape {_shape(y)}")
+                raise
+        self._check_shapes(out, y)
+        return self._builtin_loss(out, y)
+
+    def _mismatch(self, out, y, expected):
+        return ValueError(f"{type(self).__name__}: loss '{self.loss_name}' got model output of "
+                          f"shape {_shape(out)} and targets of shape {_shape(y)}; {expected}")
+
+    # ------------------------------------------------------------------ metrics
+    def _stage_metrics(self, stage, out, y):
+        ms = self._metrics[stage]
+        if ms is None:
+            ms = self._metrics[stage] = {name: (copy.deepcopy(spec) if isinstance(spec, Metric)
+                                                else self._make_metric(spec.lower(), out, y))
+                                         for name, spec in self._metric_specs.items()}
+            for name, st in self._pending_metric_states.pop(stage, {}).items():
+                if name in ms:
+                    ms[name].load_state_dict(st)
+        return ms
+
+    def _update_metrics(self, stage, out, y):
+        if not self._metric_specs:
+            return
+        y = y.detach() if isinstance(y, Tensor) else y
+        preds, target = self._metric_inputs(out.detach(), y)
+        probs = None
+        for m in self._stage_metrics(stage, out, y).values():
+            if isinstance(m, AUROC) and not self._binary:  # needs probabilities, not scores
+                if probs is None:
+                    probs = self._predict(preds.float())
+                m.update(probs, target)
+            else:
+                m.update(preds, target)
+
+    def _log_metrics(self, stage):
+        ms = self._metrics[stage]
+        if not ms:
+            return
+        for name, m in ms.items():
+            if m._update_count:
+                self.log(f"{stage}/{name}", m.compute())
+            m.reset()
+
+    def _reset_metrics(self, stage):
+        for m in (self._metrics[stage] or {}).values():
+            m.reset()
+
+    # ------------------------------------------------------------------ steps
+    def _shared_step(self, batch, stage):
+        x, y = _split(batch, type(self).__name__)
+        y = self._prepare_targets(y)
+        out = self(x)
+        loss = self.compute_loss(out, y)
+        on_step = stage == "train"
+        self.log(f"{stage}/loss", loss, on_step=on_step, on_epoch=True, prog_bar=True)
+        self._update_metrics(stage, out, y)
+        return loss
+
+    def training_step(self, batch, batch_idx):
+        return self._shared_step(batch, "train")
+
+    def validation_step(self, batch, batch_idx):
+        return {"loss": self._shared_step(batch, "val")}
+
+    def test_step(self, batch, batch_idx):
+        return {"loss": self._shared_step(batch, "test")}
+
+    def predict_step(self, batch, batch_idx):
+        return self._predict(self(_inputs(batch)))
+
+    def _prepare_targets(self, y):
+        return y
+
+    def _predict(self, out):
+        return out
+
+    # ------------------------------------------------------------------ hooks
+    def setup(self, stage):
+        # train metrics restart with each fit (a resumed fit then loads its checkpoint's);
+        # not at epoch start, which a resumed run repeats mid-epoch
+        if stage == "fit":
+            self._reset_metrics("train")
+
+    def on_train_epoch_end(self):
+        self._log_metrics("train")
+
+    def on_validation_epoch_start(self):
+        self._reset_metrics("val")
+
+    def on_validation_epoch_end(self):
+        self._log_metrics("val")
+
+    def on_test_epoch_start(self):
+        self._reset_metrics("test")
+
+    def on_test_epoch_end(self):
+        self._log_metrics("test")
+
+    def on_save_checkpoint(self, checkpoint):
+        # the train metrics of an unfinished epoch, so that a resumed epoch reports the same
+        ms = self._metrics["train"] or {}
+        checkpoint["task_metrics"] = {"train": {n: m.state_dict() for n, m in ms.items()}}
+
+    def on_load_checkpoint(self, checkpoint):
+        states = checkpoint.get("task_metrics", {})
+        for stage, st in states.items():
+            ms = self._metrics.get(stage)
+            if ms is None:
+                self._pending_metric_states[stage] = st
+            else:
+                for name, s in st.items():
+                    if name in ms:
+                        ms[name].load_state_dict(s)
+
+    def configure_optimizers(self):
+        opt = build_optimizer(self.optimizer_spec, self.parameters())
+        if self.scheduler_spec is None:
+            return opt
+        return {"optimizer": opt, "lr_scheduler": build_scheduler(self.scheduler_spec, opt)}
+
+
+class ClassificationTask(_SupervisedTask):
+    """Supervised classification of ``model``'s logits.
+
+    Args:
+        model: maps inputs to logits ``(N, C, ...)`` (or ``(N, ...)`` with loss 'bce').
+        loss: 'cross_entropy' (class indices or class probabilities as targets), 'nll'
+            (model outputs log-probabilities), 'bce' (binary/multilabel logits), or a loss
+            Module/callable ``loss(output, target)``.
+        metrics: names ('accuracy', 'precision', 'recall', 'f1', 'auroc'; macro-averaged
+            over classes), ``ktrain.metrics.Metric`` objects, or a dict name -> either.
+            Each is accumulated exactly over an epoch and logged as ``train/<name>``,
+            ``val/<name>`` and ``test/<name>`` at epoch end; the loss as ``<stage>/loss``.
+        optimizer: a factory ``f(params)``, a name, or a dict ``{'name': 'sgd', 'lr': ...}``
+            (default Adam with lr=1e-3).
+        scheduler: a factory ``f(optimizer)`` or a dict ``{'name': 'steplr', 'step_size':
+            10, 'interval': 'epoch'}``.
+        num_classes: the number of classes (default: the size of the logits' dim 1).
+        label_smoothing: for 'cross_entropy'.
+
+    ``predict_step`` returns probabilities (softmax; sigmoid for 'bce').
+    """
+
+    _losses = {"cross_entropy": "cross_entropy", "ce": "cross_entropy", "nll": "nll_loss",
+               "nll_loss": "nll_loss", "bce": "bce_with_logits",
+               "bce_with_logits": "bce_with_logits",
+               "binary_cross_entropy_with_logits": "bce_with_logits"}
+    _metric_names = ("accuracy", "acc", "precision", "recall", "f1", "f1_score", "auroc")
+
+    def __init__(self, model, loss="cross_entropy", metrics=("accuracy",), optimizer=None,
+                 scheduler=None, num_classes=None, label_smoothing=0.0):
+        super().__init__(model, loss, metrics, optimizer, scheduler)
+        self.num_classes = num_classes
+        self.label_smoothing = float(label_smoothing)
+
+    @property
+    def _binary(self):
+        return self.loss_name == "bce_with_logits"
+
+    def _check_shapes(self, out, y):
+        if not isinstance(out, Tensor) or not isinstance(y, Tensor):
+            raise self._mismatch(out, y, "both must be Tensors")
+        if self._binary or y.is_floating_point():
+            if tuple(out.shape) != tuple(y.shape):
+                raise self._mismatch(out, y, "expected the same shape (logits and 0/1 or "
+                                     "probability targets)")
+            return
+        if out.ndim != y.ndim + 1 or out.shape[0] != y.shape[0] or \
+                tuple(out.shape[2:]) != tuple(y.shape[1:]):
+            raise self._mismatch(out, y, "expected output (N, C, ...) and class-index targets "
+                                 "(N, ...)")
+        if self.num_classes is not None and out.shape[1] != self.num_classes:
+            raise self._mismatch(out, y, f"the output has {out.shape[1]} classes but "
+                                 f"num_classes={self.num_classes}")
+
+    def _builtin_loss(self, out, y):
+        if self.loss_name == "cross_entropy":
+            return F.cross_entropy(out, y, label_smoothing=self.label_smoothing)
+        if self.loss_name == "nll_loss":
+            return F.nll_loss(out, y)
+        return F.binary_cross_entropy_with_logits(out, y.to(out.dtype) if not
+                                                  y.is_floating_point() else y)
+
+    def _predict(self, out):
+        return out.sigmoid() if self._binary else \
+            (out.exp() if self.loss_name == "nll_loss" else F.softmax(out, dim=1))
+
+    def _metric_inputs(self, out, y):
+        if self._binary:  # probabilities: thresholds apply to them, not to logits
+            return out.sigmoid(), y
+        if y.is_floating_point():  # class probabilities: score against the most likely class
+            y = y.argmax(1)
+        return out, y  # scores: the arg-max (or top-k) is all label metrics need
+
+    def _make_metric(self, name, out, y):
+        if self._binary:
+            single = out.ndim == 1 or tuple(out.shape[1:]) == (1,) or out.ndim > 2
+            kw = {"task": "binary"} if single else \
+                {"task": "multilabel", "num_labels": int(out.shape[1])}
+        else:
+            kw = {"task": "multiclass", "num_classes": int(self.num_classes or out.shape[1])}
+        avg = {} if kw["task"] == "binary" else {"average": "macro"}
+        if name in ("accuracy", "acc"):
+            return Accuracy(**kw)
+        if name == "auroc":
+            return AUROC(**kw)
+        cls = {"precision": Precision, "recall": Recall, "f1": F1Score, "f1_score": F1Score}[name]
+        return cls(**kw, **avg)
+
+
+class RegressionTask(_SupervisedTask):
+    """Supervised regression: ``model``'s output against float targets of the same shape.
+
+    Args:
+        model: maps inputs to predictions of the targets' shape.
+        loss: 'mse', 'l1' (or 'mae'), 'smooth_l1', 'huber', or a loss Module/callable.
+        metrics: 'mse', 'rmse', 'mae', Metric objects, or a dict name -> either; logged as
+            ``<stage>/<name>`` at epoch end, the loss as ``<stage>/loss``.
+        optimizer, scheduler: as for :class:`ClassificationTask`.
+
+    Integer targets are converted to float32; ``predict_step`` returns the outputs.
+    """
+
+    _losses = {"mse": "mse_loss", "mse_loss": "mse_loss", "l1": "l1_loss", "mae": "l1_loss",
+               "l1_loss": "l1_loss", "smooth_l1": "smooth_l1_loss",
+               "smooth_l1_loss": "smooth_l1_loss", "huber": "huber_loss",
+               "huber_loss": "huber_loss"}
+    _metric_names = ("mse", "rmse", "mae")
+
+    def __init__(self, model, loss="mse", metrics=("mse", "mae"), optimizer=None,
+                 scheduler=None):
+        super().__init__(model, loss, metrics, optimizer, scheduler)
+
+    def _prepare_targets(self, y):
+        if isinstance(y, Tensor) and not y.is_floating_point():
+            y = y.float()
+        return y
+
+    def _check_shapes(self, out, y):
+        if not isinstance(out, Tensor) or not isinstance(y, Tensor):
+            raise self._mismatch(out, y, "both must be Tensors")
+        if tuple(out.shape) != tuple(y.shape):
+            hint = ""
+            if out.ndim == y.ndim + 1 and out.shape[-1] == 1:
+                hint = " (targets need a trailing dim of 1, e.g. y.unsqueeze(-1), or the " \
+                       "model output a squeeze(-1))"
+            raise self._mismatch(out, y, f"expected the same shape{hint}")
+
+    def _builtin_loss(self, out, y):
+        return getattr(F, self.loss_name)(out, y)
+
+    def _metric_inputs(self, out, y):
+        return out.float(), y
+
+    def _make_metric(self, name, out, y):
+        if name == "mse":
+            return MeanSquaredError()
+        if name == "rmse":
+            return MeanSquaredError(squared=False)
+        return MeanAbsoluteError()
