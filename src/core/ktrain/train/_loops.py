@@ -238,6 +238,8 @@ class Loops:
         self._batches_done, self._dirty = batch_idx + 1, False
         outputs = None if out is None else {"loss": loss.detach()} if isinstance(out, Tensor) \
             else {k: (v.detach() if isinstance(v, Tensor) else v) for k, v in out.items()}
+        if outputs is not None:  # the callback contract: outputs carry the batch size
+            outputs.setdefault("batch_size", res.batch_size)
         log_now = self._stepped and self.global_step % self.log_every_n_steps == 0
         self._publish(res.step_values(), self.global_step, to_loggers=log_now)
         self._hook("on_train_batch_end", outputs, batch, batch_idx)
