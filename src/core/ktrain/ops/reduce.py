@@ -173,9 +173,27 @@ def mean(input, dim=None, keepdim=False, *, dtype=None):
             f"mean(): could not infer output dtype. Input dtype must be either a floating point "
             f"or complex dtype. Got: {input.dtype.name}")
     axes = norm_dims(dim, input._data.ndim, "mean", input._data.shape)
-    n = _numel(input._data.shape, axes)
-    s = Sum.apply(input, axes, keepdim, None)
-    return s / n if n != 1 else s * 1.0
+    return Mean.apply(input, axes, keepdim)
+
+
+def _mean_compute(a, axes, keepdim):
+    return a.mean(axis=axes, keepdims=keepdim)
+
+
+class Mean(Op):
+    """One node (``MeanBackward0``): the gradient is spread evenly over the reduced axes."""
+
+    compute = staticmethod(_mean_compute)
+
+    @staticmethod
+    def forward(ctx, a, axes, keepdim):
+        ctx.meta = (a.shape, axes, keepdim, _numel(a.shape, axes))
+        return _mean_compute(a, axes, keepdim)
+
+    @staticmethod
+    def backward(ctx, g):
+        shape, axes, keepdim, n = ctx.meta
+        return expand_back(g / n, shape, axes, keepdim), None, None
 
 
 # ---------------------------------------------------------------------- var / std

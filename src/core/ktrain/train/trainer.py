@@ -153,15 +153,9 @@ class Trainer(Loops):
         if loggers is False:
             return []
         if loggers is None or loggers is True:
-            try:  # the loggers package may be absent or incomplete while it is written
-                from . import loggers as pkg
-            except ImportError:
-                return []
-            factory = getattr(pkg, "default_loggers", None)
-            if factory is not None:
-                return list(factory(self.default_root_dir))
-            return [cls(self.default_root_dir) for cls in
-                    (getattr(pkg, "CSVLogger", None), getattr(pkg, "JSONLLogger", None)) if cls]
+            from .loggers import default_loggers
+
+            return list(default_loggers(self.default_root_dir))
         return list(loggers) if isinstance(loggers, (list, tuple)) else [loggers]
 
     def _add_default_callbacks(self, progress_bar, checkpointing, plots):
