@@ -158,7 +158,54 @@ class ModuleList(Module):
                                   "over it in your module's forward")
 
 
-class ModuleDict(Module):
+class _DictMixin:
+    """The mapping protocol over one of the module's stores (``_store_name``)."""
+
+    _store_name = "_modules"
+
+    @property
+    def _store(self):
+        return self.__dict__[self._store_name]
+
+    def __getitem__(self, key):
+        return self._store[key]
+
+    def __delitem__(self, key):
+        del self._store[key]
+
+    def __len__(self):
+        return len(self._store)
+
+    def __iter__(self):
+        return iter(self._store)
+
+    def __contains__(self, key):
+        return key in self._store
+
+    def keys(self):
+        return self._store.keys()
+
+    def items(self):
+        return self._store.items()
+
+    def values(self):
+        return self._store.values()
+
+    def clear(self):
+        self._store.clear()
+
+    def pop(self, key):
+        v = self[key]
+        del self[key]
+        return v
+
+    def update(self, entries):
+        items = entries.items() if hasattr(entries, "items") else entries
+        for k, v in items:
+            self[k] = v
+
+
+class ModuleDict(_DictMixin, Module):
     """An ordered dict of modules, each registered."""
 
     def __init__(self, modules=None):
@@ -166,45 +213,8 @@ class ModuleDict(Module):
         if modules is not None:
             self.update(modules)
 
-    def __getitem__(self, key):
-        return self._modules[key]
-
     def __setitem__(self, key, module):
         self.add_module(key, module)
-
-    def __delitem__(self, key):
-        del self._modules[key]
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules)
-
-    def __contains__(self, key):
-        return key in self._modules
-
-    def keys(self):
-        return self._modules.keys()
-
-    def items(self):
-        return self._modules.items()
-
-    def values(self):
-        return self._modules.values()
-
-    def clear(self):
-        self._modules.clear()
-
-    def pop(self, key):
-        v = self[key]
-        del self[key]
-        return v
-
-    def update(self, modules):
-        items = modules.items() if hasattr(modules, "items") else modules
-        for k, m in items:
-            self[k] = m
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError("ModuleDict is a container and has no forward")
@@ -255,16 +265,15 @@ class ParameterList(Module):
                          for i, p in enumerate(self))
 
 
-class ParameterDict(Module):
-    """An ordered dict of parameters, each registered."""
+class ParameterDict(_DictMixin, Module):
+    """An ordered dict of parameters, each registered (plain tensors become Parameters)."""
+
+    _store_name = "_parameters"
 
     def __init__(self, parameters=None):
         super().__init__()
         if parameters is not None:
             self.update(parameters)
-
-    def __getitem__(self, key):
-        return self._parameters[key]
 
     def __setitem__(self, key, p):
         from ..._tensor import Tensor
@@ -272,32 +281,6 @@ class ParameterDict(Module):
         if isinstance(p, Tensor) and not isinstance(p, Parameter):
             p = Parameter(p)
         self.register_parameter(key, p)
-
-    def __delitem__(self, key):
-        del self._parameters[key]
-
-    def __len__(self):
-        return len(self._parameters)
-
-    def __iter__(self):
-        return iter(self._parameters)
-
-    def __contains__(self, key):
-        return key in self._parameters
-
-    def keys(self):
-        return self._parameters.keys()
-
-    def items(self):
-        return self._parameters.items()
-
-    def values(self):
-        return self._parameters.values()
-
-    def update(self, parameters):
-        items = parameters.items() if hasattr(parameters, "items") else parameters
-        for k, p in items:
-            self[k] = p
 
     def extra_repr(self):
         return "\n".join(f"({k}): Parameter containing: [{p.dtype} of size {tuple(p.shape)}]"
