@@ -580,3 +580,9 @@ def test_autocast_through_nn_layers_end_to_end():
         assert loss.dtype is kt.float32
     loss.backward()
     assert all(p.grad.dtype is kt.float32 for p in m.parameters())
+
+
+@needs_bf16
+def test_autocast_runs_exp_in_float32():
+    with autocast("cpu"):
+        assert kt.exp(kt.ones(3, dtype=kt.bfloat16)).dtype is kt.float32

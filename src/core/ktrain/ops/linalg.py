@@ -1,9 +1,6 @@
 """Matrix products: matmul (@) with PyTorch's 1-D and batch-broadcast rules, mm, bmm..."""
 from __future__ import annotations
 
-import operator as _operator
-
-from .._backend import array_module
 from .._tensor import Tensor, register_method
 from ..amp import autocast_mode as _amp
 from ..autograd.function import Op

@@ -366,7 +366,8 @@ def _float(x: Tensor) -> Tensor:
 
 def _unary(cls, name, doc):
     def fn(input, *, out=None):
-
+        if _amp.ANY_ACTIVE:
+            (input,) = _amp.cast_inputs(name, input)
         return _result(cls.apply(_float(input)), out)
 
     fn.__name__ = name
