@@ -24,19 +24,20 @@ class Matmul(Op):
     def forward(ctx, a, b):
         x, y = ctx.inputs
         ctx.save_for_backward(x if y._rg else None, y if x._rg else None)
-        out = _mm(a, b)
-        # shapes with 1-D operands promoted to matrices, as numpy does internally
-        a2 = a.shape if a.ndim > 1 else (1,) + a.shape
-        b2 = b.shape if b.ndim > 1 else b.shape + (1,)
-        k = (a.ndim > 1) + (b.ndim > 1)  # matrix dims that survive in the output
-        ctx.shapes = (a.shape, b.shape, a2, b2, out.shape[:out.ndim - k] + (a2[-2], b2[-1]))
-        return out
+        ctx.shapes = (a.shape, b.shape)
+        return _mm(a, b)
 
     @staticmethod
     def backward(ctx, g):
         x, y = ctx.saved_tensors
-        sa, sb, a2, b2, o2 = ctx.shapes
-        g2 = g.reshape(o2) if g.shape != o2 else g
+        sa, sb = ctx.shapes
+        # shapes with 1-D operands promoted to matrices, as numpy does internally
+        a2 = sa if len(sa) > 1 else (1,) + sa
+        b2 = sb if len(sb) > 1 else sb + (1,)
+        k = (len(sa) > 1) + (len(sb) > 1)  # matrix dims that survive in the output
+        gs = g._data.shape
+        o2 = gs[:len(gs) - k] + (a2[-2], b2[-1])
+        g2 = g.reshape(o2) if gs != o2 else g
         ga = gb = None
         if ctx._edges[0] is not None:
             yy = y.reshape(b2) if y.ndim == 1 else y
