@@ -1,7 +1,8 @@
 """Op families. Importing this package attaches every op's Tensor methods."""
-from . import arith, compare, convert, index, indexing, join, linalg, math, reduce, shape  # noqa: F401
+from . import arith, compare, convert, einsum, index, indexing, join, linalg, math, reduce, shape  # noqa: F401
 from .arith import *  # noqa: F401,F403
 from .compare import *  # noqa: F401,F403
+from .einsum import *  # noqa: F401,F403
 from .index import *  # noqa: F401,F403
 from .indexing import *  # noqa: F401,F403
 from .join import *  # noqa: F401,F403
