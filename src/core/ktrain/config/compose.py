@@ -1,0 +1,240 @@
+"""Compose a run config from any YAML file with Hydra's Compose API.
+
+``compose_config("conf/mlp_synthetic.yaml", ["optim=adam", "optim.lr=0.01"])`` composes
+the file's defaults list and the overrides (Hydra syntax: ``key=value``, ``+key=value``,
+``~key``, ``group=option``). The file may live anywhere: ktrain's shipped ``conf/``
+directory is appended to Hydra's search path, so a YAML outside ``conf/`` can use the
+shipped groups (``- model: mlp``). Every user error comes back as one
+:class:`~ktrain.config.ConfigError`, and Hydra's global state is cleared afterwards, also
+after errors (an app initialised around the call, e.g. a ``hydra.main`` job, is restored).
+"""
+from __future__ import annotations
+
+import os
+import weakref
+from pathlib import Path
+
+from .schema import ConfigError, RunConfig, to_container
+
+__all__ = ["compose_config", "conf_dir", "load_run_config", "save_run_config", "to_yaml"]
+
+_OVERRIDES: dict = {}  # id(composed cfg) -> overrides, for save_run_config
+
+
+def conf_dir():
+    """ktrain's shipped config directory (``$KTRAIN_CONF_DIR`` overrides it), or None."""
+    env = os.environ.get("KTRAIN_CONF_DIR")
+    if env:
+        return Path(env).expanduser().resolve()
+    here = Path(__file__).resolve()
+    for cand in (here.parents[4] / "conf" if len(here.parents) > 4 else None,
+                 here.parents[1] / "conf"):  # source checkout; conf/ packaged in ktrain/
+        if cand is not None and cand.is_dir():
+            return cand
+    return None
+
+
+def _clear_hydra(restore=None):
+    from hydra.core.global_hydra import GlobalHydra
+
+    gh = GlobalHydra.instance()
+    gh.clear()
+    if restore is not None:
+        gh.initialize(restore)
+
+
+def _current_hydra():
+    """The Hydra app already initialised around this call (e.g. a ``hydra.main`` job), to
+    hand back afterwards; None in the usual case."""
+    from hydra.core.global_hydra import GlobalHydra
+
+    gh = GlobalHydra.instance()
+    return gh.hydra if gh.is_initialized() else None
+
+
+def _yaml_error(exc, fallback_file):
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).split("\n")[0]
+    if mark is not None:
+        where = f"{mark.name}, line {mark.line + 1}, column {mark.column + 1}"
+    else:
+        where = str(fallback_file)
+    context = getattr(exc, "context", None)
+    detail = f"{context}: {problem}" if context else problem
+    return ConfigError(f"bad YAML in {where}: {detail}")
+
+
+def _read_yaml(path):
+    """The file's content (to find its own hydra.searchpath), with YAML errors reported."""
+    import yaml
+    from omegaconf._utils import get_yaml_loader
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = yaml.load(fh, Loader=get_yaml_loader())
+    except yaml.YAMLError as e:
+        raise _yaml_error(e, path) from None
+    except OSError as e:
+        raise ConfigError(f"cannot read config file {path}: {e.strerror or e}") from None
+    if data is not None and not isinstance(data, dict):
+        raise ConfigError(f"bad config file {path}: expected a mapping at the top level, got "
+                          f"a {type(data).__name__}")
+    return data or {}
+
+
+def _hydra_message(exc):
+    text = str(exc).strip()
+    override = getattr(exc, "override", None)
+    if override is not None and "Error parsing override" not in text:
+        text = f"Error parsing override '{override}'\n{text}"
+    # the search-path listing is noise for a user (it is always the same two entries)
+    if "Config search path:" in text:
+        text = text.split("Config search path:")[0].rstrip()
+    cause = exc.__cause__
+    if cause is not None:
+        extra = str(cause).strip().split("\n")[0]
+        if extra and extra not in text:
+            text += f"\n{extra}"
+    return text
+
+
+def _with_shipped_searchpath(overrides, content, path):
+    """``overrides`` with ktrain's conf/ appended to Hydra's search path: after the file's
+    own directory and the file's ``hydra.searchpath``, or inside a ``hydra.searchpath=``
+    override when one is given."""
+    shipped = conf_dir()
+    if shipped is None or shipped == path.parent:
+        return list(overrides)
+    entry = shipped.as_uri()
+    out, merged = [], False
+    for o in overrides:
+        key, _, value = o.partition("=")
+        value = value.strip()
+        if key.lstrip("+") == "hydra.searchpath" and value.startswith("[") \
+                and value.endswith("]"):
+            inner = value[1:-1].strip()
+            if entry not in inner:
+                o = f"{key}=[{inner + ',' if inner else ''}{entry}]"
+            merged = True
+        out.append(o)
+    if not merged:
+        own = [str(s) for s in ((content.get("hydra") or {}).get("searchpath") or [])]
+        if entry not in own:
+            out.append(f"hydra.searchpath=[{','.join(own + [entry])}]")
+    return out
+
+
+def compose_config(config_path, overrides=(), return_hydra_config=False):
+    """The composed ``DictConfig`` of the YAML file ``config_path`` with ``overrides``.
+
+    ``experiment`` defaults to the file's stem when the file does not set it. Raises
+    :class:`ConfigError` for a missing file, bad YAML (with the line), an unknown group
+    option (Hydra's "Available options in 'optim': ..."), or a bad override."""
+    import yaml
+    from hydra import compose, initialize_config_dir
+    from hydra.errors import HydraException
+    from omegaconf import OmegaConf, open_dict
+    from omegaconf.errors import OmegaConfBaseException
+
+    if isinstance(overrides, str):
+        overrides = [overrides]
+    overrides = [str(o) for o in overrides]
+    path = Path(os.fspath(config_path)).expanduser()
+    if path.suffix == "" and not path.exists():
+        for suffix in (".yaml",):
+            if path.with_suffix(suffix).is_file():
+                path = path.with_suffix(suffix)
+                break
+    if not path.is_file():
+        what = "is a directory, not a YAML file" if path.is_dir() else "not found"
+        raise ConfigError(f"config file {what}: {path}")
+    if path.suffix != ".yaml":
+        raise ConfigError(f"config file must end in .yaml (Hydra's config suffix): {path}")
+    path = path.resolve()
+    content = _read_yaml(path)
+
+    hydra_overrides = _with_shipped_searchpath(overrides, content, path)
+    outer = _current_hydra()
+    _clear_hydra()
+    try:
+        with initialize_config_dir(config_dir=str(path.parent), version_base="1.3",
+                                   job_name="ktrain"):
+            cfg = compose(config_name=path.stem,
+                          overrides=hydra_overrides,
+                          return_hydra_config=return_hydra_config)
+    except yaml.YAMLError as e:
+        raise _yaml_error(e, path) from None
+    except (HydraException, OmegaConfBaseException) as e:
+        raise ConfigError(_hydra_message(e)) from None
+    except (ValueError, TypeError, KeyError) as e:  # e.g. a malformed defaults list
+        raise ConfigError(f"cannot compose {path}: {e}") from None
+    finally:
+        _clear_hydra(restore=outer)
+    if "experiment" not in cfg:
+        with open_dict(cfg):
+            cfg.experiment = path.stem
+    OmegaConf.set_struct(cfg, False)
+    _OVERRIDES[id(cfg)] = list(overrides)
+    weakref.finalize(cfg, _OVERRIDES.pop, id(cfg), None)
+    return cfg
+
+
+def _as_plain(cfg, resolve=True):
+    from omegaconf import DictConfig, ListConfig, OmegaConf
+
+    if isinstance(cfg, RunConfig):
+        return to_container(cfg)
+    if isinstance(cfg, (DictConfig, ListConfig)):
+        from omegaconf.errors import OmegaConfBaseException
+
+        try:
+            return OmegaConf.to_container(cfg, resolve=resolve, throw_on_missing=False)
+        except OmegaConfBaseException:
+            return OmegaConf.to_container(cfg, resolve=False)
+    return to_container(cfg)
+
+
+def to_yaml(cfg, resolve=True):
+    """YAML text of a composed config (DictConfig, dict or RunConfig), interpolations
+    resolved."""
+    from omegaconf import OmegaConf
+
+    return OmegaConf.to_yaml(OmegaConf.create(_as_plain(cfg, resolve)))
+
+
+def save_run_config(cfg, run_dir, overrides=None):
+    """Write ``config.yaml`` (the composed, resolved config) and ``overrides.yaml`` (the
+    overrides it was composed with; by default those given to :func:`compose_config`)
+    into ``run_dir``; returns the two paths. Files are written atomically."""
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if overrides is None:
+        overrides = _OVERRIDES.get(id(cfg), [])
+    from omegaconf import OmegaConf
+
+    paths = []
+    for name, text in (("config.yaml", to_yaml(cfg)),
+                       ("overrides.yaml", OmegaConf.to_yaml(OmegaConf.create(
+                           [str(o) for o in overrides])))):
+        target = run_dir / name
+        tmp = target.with_name(f".{name}.tmp")
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+        paths.append(target)
+    return tuple(paths)
+
+
+def load_run_config(run_dir):
+    """The ``DictConfig`` saved by :func:`save_run_config` in ``run_dir`` (or a file)."""
+    from omegaconf import OmegaConf
+
+    path = Path(run_dir)
+    if path.is_dir():
+        path = path / "config.yaml"
+    if not path.is_file():
+        raise ConfigError(f"no saved config: {path} not found")
+    _read_yaml(path)  # readable errors for a damaged file
+    return OmegaConf.load(path)
