@@ -72,8 +72,8 @@ def test_mlp_synthetic_content():
     assert run.seed == 0 and run.task.type == "classification"
     assert run.model.name == "mlp"
     # interpolations resolved: model sizes follow the data
-    assert run.model.kwargs["in_features"] == run.data.kwargs["num_features"]
-    assert run.model.kwargs["out_features"] == run.data.kwargs["num_classes"] == \
+    assert run.model.kwargs["in_features"] == run.data.kwargs["n_features"]
+    assert run.model.kwargs["num_classes"] == run.data.kwargs["n_classes"] == \
         run.task.num_classes
     assert run.optim.name == "sgd" and run.optim.lr == 0.1 and run.optim.momentum == 0.9
     assert run.optim.kwargs == {"nesterov": False}
@@ -121,8 +121,8 @@ def test_override_group_switch():
 
 
 def test_override_interpolation_follows():
-    run = validate(compose_config(MLP, ["data.num_classes=7"]))
-    assert run.model.kwargs["out_features"] == 7 and run.task.num_classes == 7
+    run = validate(compose_config(MLP, ["data.n_classes=7"]))
+    assert run.model.kwargs["num_classes"] == 7 and run.task.num_classes == 7
 
 
 def test_path_without_suffix_and_relative(monkeypatch):
@@ -142,12 +142,12 @@ def test_yaml_outside_conf_uses_shipped_groups(tmp_path):
         optim:
           lr: 0.005
         data:
-          num_classes: 3
+          n_classes: 3
         """)
     run = validate(compose_config(path, ["trainer.max_epochs=1"]))
     assert run.experiment == "my_exp"  # defaults to the file's stem
     assert run.optim.name == "adam" and run.optim.lr == 0.005
-    assert run.model.kwargs["out_features"] == 3 and run.sched is None
+    assert run.model.kwargs["num_classes"] == 3 and run.sched is None
     assert run.trainer.max_epochs == 1
 
 
@@ -393,3 +393,17 @@ def test_searchpath_override_is_merged(tmp_path):
     save_run_config(cfg, tmp_path / "run")  # the user's overrides, not ktrain's additions
     assert OmegaConf.to_container(OmegaConf.load(tmp_path / "run" / "overrides.yaml")) == \
         overrides
+
+
+def test_shipped_config_builds_through_the_registries():
+    """The composed model/data sections are accepted by the registered builders."""
+    import ktrain as kt
+    from ktrain.registry import DATASETS, MODELS
+
+    run = validate(compose_config(MLP))
+    # loader settings (batch_size, shuffle ...) are fields; the dataset gets name + kwargs
+    ds = DATASETS.build({"name": run.data.name, **run.data.kwargs})
+    model = MODELS.build(run.model.to_dict())
+    x, y = ds[0]
+    out = model(x.unsqueeze(0))
+    assert out.shape == (1, run.task.num_classes) and isinstance(y, kt.Tensor)

@@ -25,6 +25,11 @@ def _root(version: bool = typer.Option(False, "--version", callback=_version_cal
     """ktrain: PyTorch-style training on numpy and cupy."""
 
 
+from .plugins_cmd import app as _plugins_app  # noqa: E402
+
+app.add_typer(_plugins_app, name="plugins")
+
+
 @app.command()
 def info():
     """Print versions, BLAS and thread settings, and CUDA devices.

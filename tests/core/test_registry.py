@@ -1,0 +1,250 @@
+"""ktrain.registry: registration, lookup, build, errors, namespaces, _target_, core entries."""
+import subprocess
+import sys
+
+import ktrain
+import numpy as np
+import pytest
+from ktrain import plugins
+from ktrain.registry import (
+    CALLBACKS,
+    DATASETS,
+    LOGGERS,
+    LOSSES,
+    METRICS,
+    MODELS,
+    OPTIMIZERS,
+    REGISTRIES,
+    SCHEDULERS,
+    AmbiguousComponentError,
+    ComponentArgumentError,
+    ComponentImportError,
+    DuplicateComponentError,
+    Registry,
+    UnknownComponentError,
+    get_registry,
+)
+
+
+@pytest.fixture(autouse=True)
+def _no_plugins(monkeypatch):
+    monkeypatch.setenv("KTRAIN_DISABLE_PLUGIN_AUTOLOAD", "1")
+    plugins.reset_plugins()
+    yield
+    plugins.reset_plugins()
+
+
+class Net:
+    def __init__(self, width, depth=2):
+        self.width, self.depth = width, depth
+
+
+def test_register_decorator_call_and_bare():
+    R = Registry("thing")
+
+    @R.register("a")
+    class A:
+        pass
+
+    @R.register
+    class MyFancyThing:
+        pass
+
+    @R.register()
+    def make_b():
+        return "b"
+
+    R.register("net", Net)
+    assert R.get("a") is A and R.get("my_fancy_thing") is MyFancyThing
+    assert R.get("make_b")() == "b"
+    assert R.names() == ["a", "make_b", "my_fancy_thing", "net"]
+    assert "a" in R and "zzz" not in R and len(R) == 4
+
+
+def test_build_dict_and_name_and_extra_kwargs():
+    R = Registry("thing")
+    R.register("net", Net)
+    n = R.build({"name": "net", "width": 3})
+    assert (n.width, n.depth) == (3, 2)
+    n = R.build({"name": "net", "width": 3}, depth=5)
+    assert n.depth == 5
+    cfg = {"name": "net", "width": 1}
+    R.build(cfg)
+    assert cfg == {"name": "net", "width": 1}  # caller's dict untouched
+
+
+def test_build_omegaconf():
+    omegaconf = pytest.importorskip("omegaconf")
+    R = Registry("thing")
+    R.register("net", Net)
+    n = R.build(omegaconf.OmegaConf.create({"name": "net", "width": 7}))
+    assert n.width == 7
+
+
+def test_lazy_string_target_not_imported_until_get():
+    R = Registry("thing")
+    R.register("od", "collections:OrderedDict")
+    R.register("dotted", "os.path:join")
+    import collections
+    assert R.get("od") is collections.OrderedDict
+    import os
+    assert R.get("dotted") is os.path.join
+    R.register("broken", "no_such_module_xyz:Thing")
+    with pytest.raises(ComponentImportError, match="no_such_module_xyz"):
+        R.get("broken")
+
+
+def test_duplicate_names_say_where_first():
+    R = Registry("thing")
+    R.register("net", Net)
+    with pytest.raises(DuplicateComponentError, match=r"test_registry\.py:\d+"):
+        R.register("net", dict)
+    R.register("net", Net)                    # same object again: harmless
+    R.register("net", dict, override=True)
+    assert R.get("net") is dict
+
+
+def test_unknown_lists_and_suggests():
+    R = Registry("thing")
+    for n in ("resnet", "resnext", "mlp"):
+        R.register(n, Net)
+    with pytest.raises(UnknownComponentError) as e:
+        R.get("resnett")
+    msg = str(e.value)
+    assert "unknown thing 'resnett'" in msg and "Did you mean" in msg and "resnet" in msg
+    assert "Available things: mlp, resnet, resnext" in msg
+    assert isinstance(e.value, KeyError)
+
+
+def test_unknown_names_first_party_plugin():
+    with pytest.raises(UnknownComponentError) as e:
+        MODELS.get("resnet18")
+    assert "pip install ktrain-vision" in str(e.value)
+    assert "pip install -e src/vision" in str(e.value)
+    with pytest.raises(UnknownComponentError, match="pip install ktrain-text"):
+        MODELS.build({"name": "char_gpt"})
+    with pytest.raises(UnknownComponentError, match="pip install ktrain-audio"):
+        DATASETS.get("fsdd")
+    with pytest.raises(UnknownComponentError) as e:
+        MODELS.get("totally_unknown_model")
+    assert "pip install" not in str(e.value)
+
+
+def test_argument_errors_name_component_and_accepted():
+    R = Registry("thing")
+    R.register("net", Net)
+    with pytest.raises(ComponentArgumentError) as e:
+        R.build({"name": "net", "widht": 3})
+    msg = str(e.value)
+    assert "thing 'net'" in msg and "did you mean 'width'" in msg
+    assert "Accepted arguments: width, depth" in msg and "required: width" in msg
+    with pytest.raises(ComponentArgumentError, match="needs a 'name'"):
+        R.build({"width": 3})
+
+
+def test_list_pattern_and_namespaces():
+    R = Registry("thing")
+    R.register("vision.resnet18", Net)
+    R.register("vision.resnet20", Net)
+    R.register("text.textcnn", Net)
+    R.register("mlp", Net)
+    assert R.list("resnet*") == ["vision.resnet18", "vision.resnet20"]
+    assert R.list("vision.*") == ["vision.resnet18", "vision.resnet20"]
+    assert R.list() == R.names()
+    assert R.get("resnet18") is Net and R.resolve_name("textcnn") == "text.textcnn"
+    R.register("other.resnet18", dict)
+    with pytest.raises(AmbiguousComponentError) as e:
+        R.get("resnet18")
+    assert "other.resnet18" in str(e.value) and "vision.resnet18" in str(e.value)
+    assert R.get("other.resnet18") is dict
+
+
+def test_target_build():
+    R = Registry("thing")
+    od = R.build({"_target_": "collections.OrderedDict", "a": 1})
+    assert dict(od) == {"a": 1}
+    n = R.build({"_target_": f"{Net.__module__}.Net", "width": 2})
+    assert n.width == 2
+    p = R.build({"_target_": f"{Net.__module__}:Net", "_partial_": True, "depth": 9})
+    assert p(width=1).depth == 9
+    with pytest.raises(ComponentArgumentError, match="Accepted arguments: width, depth"):
+        R.build({"_target_": f"{Net.__module__}.Net", "wdth": 2})
+    with pytest.raises(ComponentImportError):
+        R.build({"_target_": "no_such_pkg_xyz.Thing"})
+    nested = R.build({"_target_": f"{Net.__module__}.Net",
+                      "width": {"_target_": "collections.OrderedDict", "a": 1}})
+    assert dict(nested.width) == {"a": 1}
+
+
+def test_core_registries_resolve_everything():
+    expected = {LOSSES: ["cross_entropy", "mse"], OPTIMIZERS: ["sgd", "adam", "adamw"],
+                SCHEDULERS: ["step", "cosine", "onecycle"], METRICS: ["accuracy", "f1"],
+                CALLBACKS: ["model_checkpoint", "early_stopping", "lr_monitor", "grad_norm",
+                            "timer", "progress_bar", "nan_guard", "plots"],
+                LOGGERS: ["csv", "jsonl", "tensorboard"], MODELS: ["mlp"],
+                DATASETS: ["synthetic_classification", "synthetic_regression"]}
+    for reg, names in expected.items():
+        for n in names:
+            assert n in reg
+    for reg in REGISTRIES.values():
+        for n in reg.names():
+            assert callable(reg.get(n)), (reg, n)
+    assert get_registry("optim") is OPTIMIZERS and get_registry("model") is MODELS
+
+
+def test_core_builds_real_objects(tmp_path):
+    model = MODELS.build({"name": "mlp", "in_features": 4, "num_classes": 3, "hidden": [8]})
+    out = model(ktrain.randn(5, 4))
+    assert tuple(out.shape) == (5, 3)
+    loss = LOSSES.build({"name": "cross_entropy"})(out, ktrain.tensor([0, 1, 2, 0, 1]))
+    loss.backward()
+    opt = OPTIMIZERS.build({"name": "sgd", "lr": 0.1, "momentum": 0.9},
+                           params=model.parameters())
+    sched = SCHEDULERS.build({"name": "step", "step_size": 2}, optimizer=opt)
+    opt.step()
+    sched.step()
+    assert isinstance(SCHEDULERS.build({"name": "cosine", "T_max": 10}, opt),
+                      ktrain.optim.lr_scheduler.CosineAnnealingLR)
+    m = METRICS.build({"name": "accuracy", "task": "multiclass", "num_classes": 3})
+    m.update(out, ktrain.tensor([0, 1, 2, 0, 1]))
+    assert 0 <= float(m.compute()) <= 1
+    assert CALLBACKS.build({"name": "early_stopping", "patience": 2}).patience == 2
+    LOGGERS.build({"name": "csv", "log_dir": str(tmp_path)})
+    cnn = MODELS.build({"name": "tiny_cnn", "in_channels": 1, "num_classes": 2})
+    assert tuple(cnn(ktrain.randn(2, 1, 8, 8)).shape) == (2, 2)
+    with pytest.raises(ComponentArgumentError, match="optimizer 'sgd'"):
+        OPTIMIZERS.build({"name": "sgd", "lr": 0.1, "momentun": 0.9},
+                         params=model.parameters())
+
+
+def test_synthetic_datasets():
+    tr = DATASETS.build({"name": "synthetic_classification", "n_samples": 100,
+                         "n_features": 5, "n_classes": 4, "seed": 1})
+    va = DATASETS.build({"name": "synthetic_classification", "n_samples": 100,
+                         "n_features": 5, "n_classes": 4, "seed": 1, "split": "val"})
+    te = DATASETS.build({"name": "synthetic_classification", "n_samples": 100,
+                         "n_features": 5, "n_classes": 4, "seed": 1, "split": "test"})
+    assert (len(tr), len(va), len(te)) == (80, 10, 10)
+    x, y = tr[0]
+    assert x.dtype == ktrain.float32 and tuple(x.shape) == (5,) and y.dtype == ktrain.int64
+    assert tr.num_classes == 4 and len(tr.classes) == 4
+    again = DATASETS.build({"name": "synthetic_classification", "n_samples": 100,
+                            "n_features": 5, "n_classes": 4, "seed": 1})
+    np.testing.assert_array_equal(tr.tensors[0].numpy(), again.tensors[0].numpy())
+    ys = {int(v) for v in tr.tensors[1].numpy()}
+    assert ys == {0, 1, 2, 3}
+    r = DATASETS.build({"name": "synthetic_regression", "n_samples": 50, "n_features": 3,
+                        "n_targets": 2, "split": "train"})
+    assert len(r) == 40 and tuple(r[0][1].shape) == (2,)
+    with pytest.raises(ValueError, match="unknown split"):
+        DATASETS.build({"name": "synthetic_regression", "split": "nope"})
+
+
+def test_import_is_cheap():
+    code = ("import sys, ktrain.registry; "
+            "heavy = [m for m in ('ktrain.train', 'ktrain.metrics', 'ktrain.models', "
+            "'ktrain.datasets', 'omegaconf', 'hydra', 'matplotlib', 'tensorboardX', "
+            "'ktrain.plugins') if m in sys.modules]; print(heavy)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "[]", out
