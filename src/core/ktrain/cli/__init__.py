@@ -29,6 +29,10 @@ from .plugins_cmd import app as _plugins_app  # noqa: E402
 
 app.add_typer(_plugins_app, name="plugins")
 
+from .fit_cmd import register as _register_fit_cmds  # noqa: E402
+
+_register_fit_cmds(app)
+
 
 @app.command()
 def info():

@@ -1,0 +1,313 @@
+"""Build and train everything a validated run config describes (what ``ktrain fit`` runs).
+
+    from ktrain.config import compose_config, validate
+    from ktrain.train.run import run_from_config, new_run_dir
+
+    cfg = compose_config("conf/mlp_synthetic.yaml", ["trainer=fast"])
+    run = validate(cfg)
+    metrics = run_from_config(run, new_run_dir("outputs", run.experiment))
+
+Building (datasets, loaders, model, task, optimizer/scheduler, callbacks, loggers) happens
+before anything trains; every problem found there is a user error and is raised as a
+:class:`~ktrain.config.ConfigError` (or a registry error such as
+``UnknownComponentError``), never as a failure half-way through training.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import functools
+import os
+from pathlib import Path
+
+from ..config import ConfigError, RunConfig, save_run_config
+from ..registry import (
+    CALLBACKS,
+    DATASETS,
+    LOGGERS,
+    MODELS,
+    OPTIMIZERS,
+    SCHEDULERS,
+    RegistryError,
+)
+
+__all__ = ["find_latest_run", "new_run_dir", "resolve_resume", "run_from_config"]
+
+_LOADER_KEYS = ("batch_size", "num_workers", "shuffle", "pin_memory", "drop_last")
+LAST_CKPT = os.path.join("checkpoints", "last.ckpt")
+
+
+# ------------------------------------------------------------------------ run directories
+def new_run_dir(output_root, experiment) -> Path:
+    """Create and return ``<output_root>/<experiment>/<YYYY-mm-dd_HH-MM-SS_ffffff>/``
+    (microseconds, and a retry on a clash, so runs started together never share one)."""
+    base = Path(output_root) / str(experiment)
+    base.mkdir(parents=True, exist_ok=True)
+    while True:
+        stamp = _dt.datetime.now().strftime("%Y-%m-%d_%H-%M-%S_%f")
+        path = base / stamp
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            continue
+
+
+def find_latest_run(output_root, experiment):
+    """The newest run directory of ``experiment`` holding ``checkpoints/last.ckpt`` (or
+    ``interrupted.ckpt``), or None."""
+    base = Path(output_root) / str(experiment)
+    if not base.is_dir():
+        return None
+    runs = sorted((p for p in base.iterdir() if p.is_dir()), key=lambda p: p.name,
+                  reverse=True)
+    for p in runs:
+        ck = p / "checkpoints"
+        if (ck / "last.ckpt").is_file() or (ck / "interrupted.ckpt").is_file():
+            return p
+    return None
+
+
+def resolve_resume(resume, output_root, experiment):
+    """``(run_dir, ckpt_path)`` for ``resume``: 'auto' (the latest run of ``experiment``
+    under ``output_root``), a run directory, or a checkpoint file. ``ckpt_path`` is
+    'last' for a run directory (its newest of last/interrupted.ckpt). Raises ConfigError
+    when there is nothing to resume."""
+    if resume is None:
+        return None, None
+    resume = str(resume)
+    if resume == "auto":
+        run = find_latest_run(output_root, experiment)
+        if run is None:
+            raise ConfigError(f"--resume auto: no previous run of experiment "
+                              f"{experiment!r} with a checkpoint under "
+                              f"{Path(output_root) / str(experiment)}; start one without "
+                              f"--resume first, or give a run directory or checkpoint path.")
+        return run, "last"
+    path = Path(resume).expanduser()
+    if path.is_dir():
+        ck = path / "checkpoints"
+        if not ((ck / "last.ckpt").is_file() or (ck / "interrupted.ckpt").is_file()):
+            raise ConfigError(f"--resume {resume}: the directory has no checkpoints/last.ckpt "
+                              f"(is it a ktrain run directory?)")
+        return path, "last"
+    if path.is_file():
+        parent = path.parent
+        run = parent.parent if parent.name == "checkpoints" else parent
+        return run, str(path.resolve())
+    raise ConfigError(f"--resume {resume}: no such run directory or checkpoint file "
+                      f"(use 'auto' for the latest run of the experiment)")
+
+
+# ------------------------------------------------------------------------ builders
+def _user_error(what, exc):
+    if isinstance(exc, (ConfigError, RegistryError)):
+        return exc
+    return ConfigError(f"cannot build the {what}: {exc}")
+
+
+def _build_dataset(data_cfg: dict, split: str):
+    cfg = {k: v for k, v in data_cfg.items() if k not in _LOADER_KEYS}
+    try:
+        return DATASETS.build({**cfg, "split": split})
+    except RegistryError as e:
+        if "split" in str(e) and "split" not in data_cfg:
+            if split != "train":  # a dataset without splits: no validation set
+                return None
+            return DATASETS.build(cfg)
+        raise
+
+
+def _build_loaders(run: RunConfig):
+    from ..utils.data import DataLoader
+
+    data = run.data.to_dict()
+    try:
+        train_ds = _build_dataset(data, "train")
+        val_ds = _build_dataset(data, "val")
+    except Exception as e:  # noqa: BLE001 - all of it is the user's dataset config
+        raise _user_error(f"dataset (data: {data.get('name') or data.get('_target_')})",
+                          e) from None
+    if train_ds is not None and hasattr(train_ds, "__len__") and len(train_ds) == 0:
+        raise ConfigError("the training split of the dataset is empty (data.n_samples too "
+                          "small?)")
+    loader = {k: data[k] for k in _LOADER_KEYS if k in data}
+    try:
+        train = DataLoader(train_ds, **loader)
+        val = None
+        if val_ds is not None and (not hasattr(val_ds, "__len__") or len(val_ds) > 0):
+            val = DataLoader(val_ds, batch_size=loader.get("batch_size", 32),
+                             num_workers=loader.get("num_workers", 0),
+                             pin_memory=loader.get("pin_memory", False), shuffle=False)
+    except (ValueError, TypeError) as e:
+        raise _user_error("data loaders (data.batch_size/num_workers/...)", e) from None
+    return train, val
+
+
+def _registry_optimizer(cfg, params):
+    return OPTIMIZERS.build(dict(cfg), params=params)
+
+
+def _registry_scheduler(cfg, optimizer):
+    kw = dict(cfg)
+    extra = {k: kw.pop(k) for k in ("interval", "frequency", "monitor") if k in kw}
+    return {"scheduler": SCHEDULERS.build(kw, optimizer), **extra}
+
+
+def _optimizer_spec(run: RunConfig):
+    spec = {k: v for k, v in run.optim.to_dict().items() if v is not None}
+    return spec
+
+
+def _sched_spec(run: RunConfig):
+    if run.sched is None:
+        return None
+    return {k: v for k, v in run.sched.to_dict().items() if v is not None}
+
+
+def _check_optim(model, opt_spec, sched_spec):
+    """Dry-build the optimizer and scheduler (on throwaway instances) so that unknown names
+    and bad arguments are reported before training; returns the specs to give the task
+    (a registry-backed factory when only the registry knows the name, e.g. a plugin's)."""
+    from ._supervised import build_optimizer, build_scheduler
+
+    def known_to_engine(build, spec, *args):
+        if "_target_" in spec:
+            return False, None
+        try:
+            return True, build(dict(spec), *args)
+        except ValueError as e:
+            if str(e).startswith("unknown "):
+                return False, None
+            raise
+
+    try:
+        ok, opt = known_to_engine(build_optimizer, opt_spec, model.parameters())
+        if not ok:
+            opt_spec = functools.partial(_registry_optimizer, opt_spec)
+            opt = opt_spec(list(model.parameters()))
+    except Exception as e:  # noqa: BLE001
+        raise _user_error(f"optimizer (optim: {opt_spec!r})", e) from None
+    if sched_spec is None:
+        return opt_spec, None
+    try:
+        ok, _ = known_to_engine(build_scheduler, sched_spec, opt)
+        if not ok:
+            sched_spec = functools.partial(_registry_scheduler, sched_spec)
+            sched_spec(opt)
+    except Exception as e:  # noqa: BLE001
+        raise _user_error(f"scheduler (sched: {sched_spec!r})", e) from None
+    return opt_spec, sched_spec
+
+
+def _build_task(run: RunConfig, model):
+    from ._supervised import ClassificationTask, RegressionTask
+
+    opt_spec, sched_spec = _check_optim(model, _optimizer_spec(run), _sched_spec(run))
+    t = run.task
+    kw = {"optimizer": opt_spec, "scheduler": sched_spec}
+    if t.loss is not None:
+        kw["loss"] = t.loss
+    if t.metrics is not None:
+        kw["metrics"] = list(t.metrics)
+    try:
+        if t.type == "regression":
+            return RegressionTask(model, **kw)
+        return ClassificationTask(model, num_classes=t.num_classes,
+                                  label_smoothing=t.label_smoothing, **kw)
+    except (ValueError, TypeError) as e:
+        raise _user_error(f"{t.type} task (task:)", e) from None
+
+
+def _build_callbacks(run: RunConfig):
+    out = []
+    for i, cb in enumerate(run.trainer.callbacks):
+        try:
+            out.append(CALLBACKS.build(cb.to_dict()))
+        except Exception as e:  # noqa: BLE001
+            raise _user_error(f"callback trainer.callbacks[{i}]", e) from None
+    return out
+
+
+def _build_loggers(run: RunConfig, run_dir):
+    spec = run.trainer.loggers
+    if spec is None or spec is True:
+        return None       # the Trainer's defaults: CSV + JSONL (+ TensorBoard)
+    if spec is False:
+        return False
+    out = []
+    for i, lg in enumerate(spec):
+        cfg = {"name": lg} if isinstance(lg, str) else lg.to_dict()
+        if run_dir is not None and "log_dir" not in cfg:
+            cfg["log_dir"] = str(run_dir)
+        try:
+            out.append(LOGGERS.build(cfg))
+        except Exception as e:  # noqa: BLE001
+            raise _user_error(f"logger trainer.loggers[{i}]", e) from None
+    return out
+
+
+def build_trainer(run: RunConfig, run_dir=None, enable_progress_bar=None):
+    """The :class:`~ktrain.train.Trainer` of ``run`` writing to ``run_dir``."""
+    from .trainer import Trainer
+
+    kw = run.trainer.to_kwargs()
+    kw.pop("callbacks", None)
+    kw.pop("loggers", None)
+    if run_dir is not None:
+        kw["default_root_dir"] = str(run_dir)
+    if enable_progress_bar is not None:
+        kw["enable_progress_bar"] = bool(enable_progress_bar) and kw["enable_progress_bar"]
+    callbacks = _build_callbacks(run)
+    loggers = _build_loggers(run, kw.get("default_root_dir"))
+    try:
+        return Trainer(callbacks=callbacks, loggers=loggers, seed=run.seed,
+                       config=run.to_dict(), **kw)
+    except (ValueError, TypeError) as e:
+        raise _user_error("trainer (trainer:)", e) from None
+
+
+# ------------------------------------------------------------------------ the run
+def run_from_config(run_cfg: RunConfig, run_dir=None, overrides=(), resume=None,
+                    enable_progress_bar=None) -> dict:
+    """Build everything ``run_cfg`` describes and fit it; returns the final metrics
+    (name -> float: ``train/loss``, ``val/accuracy`` ...).
+
+    ``run_dir``: the run directory (``config.yaml``, ``overrides.yaml``, metrics,
+    ``checkpoints/``); None: ``trainer.default_root_dir`` or ``./ktrain_logs``.
+    ``resume``: None, 'last' (the run directory's latest checkpoint) or a checkpoint path;
+    ``run_cfg.resume`` is used when not given. ``enable_progress_bar=False`` turns the
+    progress bar off whatever the config says (``--quiet``).
+    """
+    from ._state import seed_everything
+
+    if not isinstance(run_cfg, RunConfig):
+        raise TypeError(f"run_from_config needs a validated RunConfig (ktrain.config."
+                        f"validate), got {type(run_cfg).__name__}")
+    if run_dir is None:
+        run_dir = run_cfg.trainer.default_root_dir or "ktrain_logs"
+    run_dir = Path(run_dir)
+    if resume is None and run_cfg.resume:
+        resume = run_cfg.resume
+    if resume is not None and resume != "last" and not Path(str(resume)).is_file():
+        raise ConfigError(f"resume: checkpoint not found: {resume}")
+
+    seed_everything(run_cfg.seed)  # model initialisation is reproducible too
+    train_loader, val_loader = _build_loaders(run_cfg)
+    try:
+        model = MODELS.build(run_cfg.model.to_dict())
+    except Exception as e:  # noqa: BLE001
+        name = run_cfg.model.name or run_cfg.model.kwargs.get("_target_")
+        raise _user_error(f"model (model: {name})", e) from None
+    task = _build_task(run_cfg, model)
+    trainer = build_trainer(run_cfg, run_dir, enable_progress_bar=enable_progress_bar)
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    save_run_config(run_cfg, run_dir, overrides=list(overrides))
+    trainer.fit(task, train_loader, val_loader, ckpt_path=resume)
+    metrics = {}
+    for k, v in trainer.callback_metrics.items():
+        try:
+            metrics[k] = float(v)
+        except (TypeError, ValueError):
+            continue
+    return metrics
