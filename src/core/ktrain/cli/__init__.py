@@ -33,6 +33,10 @@ from .fit_cmd import register as _register_fit_cmds  # noqa: E402
 
 _register_fit_cmds(app)
 
+from .eval_cmd import register as _register_eval_cmds  # noqa: E402
+
+_register_eval_cmds(app)
+
 
 @app.command()
 def info():

@@ -1,0 +1,460 @@
+"""Evaluate and predict with a trained run (what ``ktrain eval`` / ``ktrain predict`` run).
+
+    from ktrain.train.evaluate import evaluate_run, predict_run
+
+    res = evaluate_run("outputs/mlp_synthetic/2026-...", split="val")
+    res["metrics"]        # {'val/accuracy': 0.93, 'val/loss': 0.21}
+    preds = predict_run("outputs/mlp_synthetic/2026-...", ["x.npy", "rows.csv"], top_k=3)
+
+Both rebuild the task and data from the run's saved ``config.yaml`` (as
+:func:`ktrain.train.run.run_from_config` built them), load the checkpoint's weights and
+run :meth:`Trainer.validate` / ``test`` / ``predict`` without loggers, checkpointing,
+plots or the config's callbacks, so the run directory is left as it is (apart from the
+``eval_<split>.json`` written by :func:`evaluate_run`).
+
+Which checkpoint (``ckpt``): ``'auto'`` (default) is the best checkpoint recorded by a
+ModelCheckpoint with a ``monitor`` when one exists, else ``checkpoints/last.ckpt`` (or
+``interrupted.ckpt``, whichever is newer); ``'last'``, ``'best'`` or a path choose
+explicitly. Given a checkpoint file instead of a run directory, that file is used and
+the run directory is two levels up (``<run>/checkpoints/x.ckpt``).
+
+Prediction input readers: :data:`PREDICT_READERS` maps a lower-case file extension
+(``'.npy'``) to ``reader(path, context) -> array`` returning a batch of samples
+(``(n, *sample_shape)``; one sample of exactly ``sample_shape`` is accepted too).
+``context`` is a :class:`PredictContext` (``run``: the RunConfig, ``dataset``: the
+run's validation/training dataset or None, ``sample_shape``: the shape of one input
+sample or None). The core reads ``.npy`` (one sample or a batch) and ``.csv`` (one
+sample per row of numbers, an optional header row). A plugin adds formats in its
+``register()``::
+
+    from ktrain.train.evaluate import register_reader
+    register_reader(".png", read_png)           # or PREDICT_READERS[".png"] = read_png
+
+Errors a user can fix (missing run directory, checkpoint or config.yaml, an unsupported
+extension, inputs of the wrong shape, an unknown split) raise
+:class:`~ktrain.config.ConfigError`.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..config import ConfigError, RunConfig
+
+__all__ = [
+    "PREDICT_READERS",
+    "PredictContext",
+    "choose_checkpoint",
+    "collect_inputs",
+    "evaluate_run",
+    "load_run",
+    "predict_run",
+    "register_reader",
+    "resolve_run",
+    "write_predictions",
+]
+
+
+@dataclass
+class PredictContext:
+    """What a prediction reader may use to turn a file into model inputs."""
+
+    run: RunConfig | None = None
+    dataset: Any = None
+    sample_shape: tuple | None = None
+
+
+# ------------------------------------------------------------------------ readers
+def _read_npy(path, context: PredictContext):
+    try:
+        arr = np.load(path, allow_pickle=False)
+    except Exception as e:  # noqa: BLE001
+        raise ConfigError(f"cannot read {path} as a .npy array: {e}") from None
+    if isinstance(arr, np.lib.npyio.NpzFile):  # pragma: no cover - np.load of .npy
+        raise ConfigError(f"{path}: expected a .npy array")
+    return arr
+
+
+def _read_csv(path, context: PredictContext):
+    with open(path, encoding="utf-8", newline="") as fh:
+        rows = [r for r in csv.reader(fh) if r and any(c.strip() for c in r)]
+    if not rows:
+        raise ConfigError(f"{path}: the CSV file has no rows")
+
+    def numeric(row):
+        try:
+            return [float(c) for c in row]
+        except ValueError:
+            return None
+
+    if numeric(rows[0]) is None:  # a header row
+        rows = rows[1:]
+    data = []
+    for i, row in enumerate(rows):
+        vals = numeric(row)
+        if vals is None:
+            raise ConfigError(f"{path}: row {i + 1} holds a value that is not a number: "
+                              f"{row!r}")
+        data.append(vals)
+    if not data:
+        raise ConfigError(f"{path}: the CSV file has a header but no rows")
+    widths = {len(r) for r in data}
+    if len(widths) != 1:
+        raise ConfigError(f"{path}: rows have different numbers of columns: {sorted(widths)}")
+    arr = np.asarray(data, dtype=np.float32)
+    shape = context.sample_shape
+    if shape and len(shape) > 1 and math.prod(shape) == arr.shape[1]:
+        arr = arr.reshape((arr.shape[0],) + tuple(shape))
+    return arr
+
+
+#: Extension (lower case, with the dot) -> ``reader(path, context) -> array`` (a batch).
+PREDICT_READERS: dict[str, Callable] = {".npy": _read_npy, ".csv": _read_csv}
+
+
+def register_reader(ext: str, reader: Callable, override: bool = False) -> Callable:
+    """Add a prediction input reader for files ending in ``ext`` (e.g. ``'.png'``)."""
+    ext = ext.lower() if ext.startswith(".") else "." + ext.lower()
+    if ext in PREDICT_READERS and not override and PREDICT_READERS[ext] is not reader:
+        raise ValueError(f"a predict reader for {ext!r} is already registered "
+                         "(override=True replaces it)")
+    PREDICT_READERS[ext] = reader
+    return reader
+
+
+def _readers():
+    """The readers, after loading plugins (which may add some)."""
+    try:
+        from .. import plugins
+
+        if plugins.autoload_enabled():
+            plugins.load_plugins()
+    except Exception as e:  # noqa: BLE001 - a broken plugin is reported by `ktrain plugins`
+        import warnings
+
+        warnings.warn(f"loading plugins for the predict readers failed: {e}", stacklevel=2)
+    return PREDICT_READERS
+
+
+# ------------------------------------------------------------------------ run loading
+def resolve_run(path) -> tuple[Path, Path | None]:
+    """``(run_dir, checkpoint or None)`` for a run directory or a checkpoint file."""
+    p = Path(str(path)).expanduser()
+    if p.is_dir():
+        run_dir, ckpt = p, None
+    elif p.is_file():
+        ckpt = p.resolve()
+        run_dir = ckpt.parent.parent if ckpt.parent.name == "checkpoints" else ckpt.parent
+    else:
+        raise ConfigError(f"no such run directory or checkpoint file: {path}")
+    if not (run_dir / "config.yaml").is_file():
+        raise ConfigError(f"{run_dir} has no config.yaml (is it a ktrain run directory? a "
+                          "checkpoint is expected at <run>/checkpoints/NAME.ckpt)")
+    return run_dir, ckpt
+
+
+def _best_from(ckpt_path):
+    from .checkpoint import load_checkpoint
+
+    try:
+        states = load_checkpoint(ckpt_path).get("callbacks") or {}
+    except Exception:  # noqa: BLE001
+        return None
+    for state in states.values():
+        if isinstance(state, dict) and state.get("monitor") and state.get("best_model_path"):
+            best = Path(state["best_model_path"])
+            if best.is_file():
+                return best
+    return None
+
+
+def choose_checkpoint(run_dir, ckpt="auto") -> Path:
+    """The checkpoint file of ``run_dir`` meant by ``ckpt`` ('auto', 'last', 'best', a path)."""
+    run_dir = Path(run_dir)
+    if ckpt not in (None, "auto", "last", "best"):
+        p = Path(str(ckpt)).expanduser()
+        if not p.is_file():
+            p = run_dir / "checkpoints" / str(ckpt)
+        if not p.is_file():
+            raise ConfigError(f"checkpoint not found: {ckpt}")
+        return p
+    found = [run_dir / "checkpoints" / n for n in ("last.ckpt", "interrupted.ckpt")]
+    found = [p for p in found if p.is_file()]
+    if not found:
+        raise ConfigError(f"{run_dir} has no checkpoints/last.ckpt (did the fit save "
+                          "checkpoints? trainer.enable_checkpointing)")
+    last = max(found, key=os.path.getmtime)
+    if ckpt in ("auto", "best", None):
+        best = _best_from(last)
+        if best is not None:
+            return best
+        if ckpt == "best":
+            raise ConfigError(f"{run_dir}: no best checkpoint is recorded (no ModelCheckpoint "
+                              "with a monitor in trainer.callbacks); use --ckpt last")
+    return last
+
+
+def load_run(run_dir, overrides=()) -> RunConfig:
+    """The validated RunConfig saved in ``run_dir`` with Hydra ``overrides`` applied."""
+    from ..config import compose_config, load_run_config, validate
+
+    path = Path(run_dir) / "config.yaml"
+    overrides = [str(o) for o in overrides or ()]
+    cfg = compose_config(str(path), overrides) if overrides else load_run_config(path)
+    return validate(cfg)
+
+
+def _build_model_task(run: RunConfig):
+    from ..registry import MODELS
+    from ._state import seed_everything
+    from .run import _build_task, _user_error
+
+    seed_everything(run.seed)
+    try:
+        model = MODELS.build(run.model.to_dict())
+    except Exception as e:  # noqa: BLE001
+        name = run.model.name or run.model.kwargs.get("_target_")
+        raise _user_error(f"model (model: {name})", e) from None
+    return _build_task(run, model)
+
+
+def _eval_trainer(run: RunConfig, run_dir):
+    from .trainer import Trainer
+
+    kw = run.trainer.to_kwargs()
+    for k in ("callbacks", "loggers", "enable_checkpointing", "enable_progress_bar",
+              "enable_plots", "default_root_dir"):
+        kw.pop(k, None)
+    return Trainer(callbacks=[], loggers=False, enable_checkpointing=False,
+                   enable_progress_bar=False, enable_plots=False, seed=run.seed,
+                   default_root_dir=str(run_dir), config=run.to_dict(), **kw)
+
+
+def _dataset(run: RunConfig, split: str):
+    from .run import _build_dataset, _user_error
+
+    data = run.data.to_dict()
+    try:
+        return _build_dataset(data, split)
+    except Exception as e:  # noqa: BLE001
+        raise _user_error(f"dataset (data: {data.get('name') or data.get('_target_')}, "
+                          f"split {split!r})", e) from None
+
+
+def _floats(d):
+    out = {}
+    for k, v in (d or {}).items():
+        try:
+            out[k] = float(v)
+        except (TypeError, ValueError):
+            continue
+    return out
+
+
+# ------------------------------------------------------------------------ evaluate
+def evaluate_run(run_dir_or_ckpt, split: str = "val", overrides=(), ckpt="auto",
+                 output=None, write: bool = True) -> dict:
+    """Evaluate a trained run on its ``'val'`` or ``'test'`` split.
+
+    Returns ``{'split', 'run_dir', 'checkpoint', 'metrics': {name: float}, 'output'}``
+    and (``write``) saves it as JSON to ``output`` (default ``<run>/eval_<split>.json``).
+    """
+    from ..utils.data import DataLoader
+
+    if split in ("validation", "valid"):
+        split = "val"
+    if split not in ("val", "test"):
+        raise ConfigError(f"split must be 'val' or 'test', got {split!r}")
+    run_dir, given = resolve_run(run_dir_or_ckpt)
+    ckpt_path = given if given is not None else choose_checkpoint(run_dir, ckpt)
+    run = load_run(run_dir, overrides)
+    ds = _dataset(run, split)
+    if ds is None or (hasattr(ds, "__len__") and len(ds) == 0):
+        raise ConfigError(f"the dataset ({run.data.name or 'data'}) has no {split!r} split "
+                          f"(or it is empty)")
+    data = run.data.to_dict()
+    loader = DataLoader(ds, batch_size=data.get("batch_size", 32),
+                        num_workers=data.get("num_workers", 0),
+                        pin_memory=data.get("pin_memory", False), shuffle=False)
+    task = _build_model_task(run)
+    trainer = _eval_trainer(run, run_dir)
+    fn = trainer.validate if split == "val" else trainer.test
+    out = fn(task, loader, ckpt_path=str(ckpt_path))
+    metrics = _floats(out[0] if out else trainer.callback_metrics)
+    result = {"split": split, "run_dir": str(run_dir), "checkpoint": str(ckpt_path),
+              "overrides": [str(o) for o in overrides or ()], "metrics": metrics,
+              "output": None}
+    if write:
+        target = Path(output) if output is not None else run_dir / f"eval_{split}.json"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        result["output"] = str(target)
+        target.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    return result
+
+
+# ------------------------------------------------------------------------ predict
+def collect_inputs(inputs, readers=None) -> list[Path]:
+    """The files meant by ``inputs`` (files, or folders: their files with a known
+    extension, sorted). Raises ConfigError for missing paths and unknown extensions."""
+    readers = PREDICT_READERS if readers is None else readers
+    files = []
+    for item in inputs:
+        p = Path(str(item)).expanduser()
+        if p.is_dir():
+            found = sorted(f for f in p.rglob("*") if f.is_file()
+                           and f.suffix.lower() in readers)
+            if not found:
+                raise ConfigError(f"{p}: the folder holds no file with a supported "
+                                  f"extension ({', '.join(sorted(readers))})")
+            files.extend(found)
+        elif p.is_file():
+            if p.suffix.lower() not in readers:
+                raise ConfigError(f"{p}: unsupported input extension {p.suffix or '(none)'!r}; "
+                                  f"supported: {', '.join(sorted(readers))} (plugins add "
+                                  "more through ktrain.train.evaluate.register_reader)")
+            files.append(p)
+        else:
+            raise ConfigError(f"no such input file or folder: {item}")
+    if not files:
+        raise ConfigError("no inputs given")
+    return files
+
+
+def _sample_of(ds):
+    try:
+        item = ds[0]
+    except Exception:  # noqa: BLE001
+        return None
+    x = item[0] if isinstance(item, (list, tuple)) else item
+    shape = getattr(x, "shape", None)
+    return None if shape is None else tuple(int(s) for s in shape)
+
+
+def _as_batch(arr, shape, path):
+    arr = np.asarray(arr)
+    if arr.dtype.kind not in "biuf":
+        raise ConfigError(f"{path}: expected numbers, got an array of {arr.dtype}")
+    if shape is None:
+        return arr[None] if arr.ndim <= 1 else arr
+    if tuple(arr.shape) == shape:
+        return arr[None]
+    if tuple(arr.shape[1:]) == shape:
+        return arr
+    raise ConfigError(f"{path}: input shape {tuple(arr.shape)} does not match the model's "
+                      f"input: one sample {shape} or a batch (n, {', '.join(map(str, shape))})")
+
+
+def predict_run(run_dir, inputs, top_k: int = 1, overrides=(), ckpt="auto",
+                batch_size=None) -> list[dict]:
+    """Run the model of ``run_dir`` on ``inputs`` (files or folders).
+
+    Returns one dict per sample: ``input`` (file), ``index`` (row in the file) and, for a
+    classification task, ``class`` (index), ``label`` (class name when the dataset has
+    ``classes``), ``probability`` and ``top_k`` (a list of ``{class, label,
+    probability}``); for a regression task ``output`` (a list of floats).
+    """
+    import ktrain
+
+    from ..utils.data import DataLoader, TensorDataset
+    from ._supervised import ClassificationTask
+
+    if int(top_k) < 1:
+        raise ConfigError(f"--top-k must be >= 1, got {top_k}")
+    run_dir, given = resolve_run(run_dir)
+    ckpt_path = given if given is not None else choose_checkpoint(run_dir, ckpt)
+    run = load_run(run_dir, overrides)
+    readers = _readers()
+    files = collect_inputs(inputs, readers)
+    ds = None
+    for split in ("val", "train"):
+        try:
+            ds = _dataset(run, split)
+        except Exception:  # noqa: BLE001 - class names/shapes are optional here
+            ds = None
+        if ds is not None:
+            break
+    shape = _sample_of(ds) if ds is not None else None
+    classes = list(getattr(ds, "classes", None) or []) if ds is not None else []
+    ctx = PredictContext(run=run, dataset=ds, sample_shape=shape)
+
+    batches, origin = [], []
+    for f in files:
+        b = _as_batch(readers[f.suffix.lower()](f, ctx), shape, f)
+        batches.append(b)
+        origin += [(str(f), i) for i in range(len(b))]
+    try:
+        x = np.concatenate(batches).astype(np.float32, copy=False)
+    except ValueError as e:
+        raise ConfigError(f"the inputs have different sample shapes: {e}") from None
+
+    task = _build_model_task(run)
+    trainer = _eval_trainer(run, run_dir)
+    bs = int(batch_size or run.data.to_dict().get("batch_size", 32) or 32)
+    loader = DataLoader(TensorDataset(ktrain.from_numpy(np.ascontiguousarray(x))),
+                        batch_size=bs, shuffle=False)
+    try:
+        outs = trainer.predict(task, loader, ckpt_path=str(ckpt_path))
+    except (ValueError, RuntimeError) as e:
+        if "shape" in str(e).lower() or "size" in str(e).lower():
+            raise ConfigError(f"the inputs do not fit the model (input shape "
+                              f"{tuple(x.shape[1:])}): {e}") from None
+        raise
+    y = np.concatenate([np.asarray(o.detach().cpu().numpy() if hasattr(o, "detach") else o)
+                        for o in outs])
+    records = []
+    if isinstance(task, ClassificationTask):
+        if y.ndim == 1 or (y.ndim == 2 and y.shape[1] == 1):  # binary: P(class 1)
+            p1 = y.reshape(-1)
+            y = np.stack([1 - p1, p1], axis=1)
+        y = y.reshape(len(y), -1)
+        k = min(int(top_k), y.shape[1])
+        for (f, i), p in zip(origin, y):
+            order = np.argsort(-p, kind="stable")[:k]
+            top = [{"class": int(c), "label": classes[c] if c < len(classes) else str(int(c)),
+                    "probability": float(p[c])} for c in order]
+            records.append({"input": f, "index": i, "class": top[0]["class"],
+                            "label": top[0]["label"], "probability": top[0]["probability"],
+                            "top_k": top})
+    else:
+        y = y.reshape(len(y), -1)
+        for (f, i), v in zip(origin, y):
+            records.append({"input": f, "index": i, "output": [float(a) for a in v]})
+    return records
+
+
+def write_predictions(records, path) -> Path:
+    """Write ``records`` (from :func:`predict_run`) as JSON, or as CSV for ``*.csv``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix.lower() == ".csv":
+        buf = io.StringIO()
+        w = csv.writer(buf)
+        if records and "output" in records[0]:
+            n = max(len(r["output"]) for r in records)
+            w.writerow(["input", "index"] + [f"output_{j}" for j in range(n)])
+            for r in records:
+                w.writerow([r["input"], r["index"]] + r["output"])
+        else:
+            k = max((len(r["top_k"]) for r in records), default=1)
+            head = ["input", "index", "class", "label", "probability"]
+            for j in range(1, k):
+                head += [f"top{j + 1}_class", f"top{j + 1}_label", f"top{j + 1}_probability"]
+            w.writerow(head)
+            for r in records:
+                row = [r["input"], r["index"], r["class"], r["label"], r["probability"]]
+                for t in r["top_k"][1:]:
+                    row += [t["class"], t["label"], t["probability"]]
+                w.writerow(row)
+        path.write_text(buf.getvalue(), encoding="utf-8")
+    else:
+        path.write_text(json.dumps(records, indent=2) + "\n", encoding="utf-8")
+    return path
