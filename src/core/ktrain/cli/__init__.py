@@ -37,6 +37,10 @@ from .eval_cmd import register as _register_eval_cmds  # noqa: E402
 
 _register_eval_cmds(app)
 
+from .sweep_cmd import register as _register_sweep_cmd  # noqa: E402
+
+_register_sweep_cmd(app)
+
 
 @app.command()
 def info():
