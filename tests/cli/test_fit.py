@@ -190,3 +190,16 @@ def test_subprocess_fit(tmp_path):
                        text=True, timeout=120, check=False)
     assert r.returncode == 2 and "Available options" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_run_log_captures_the_console(tmp_path, monkeypatch):
+    """The run directory keeps a log of what the run printed (progress lines, tables)."""
+    monkeypatch.chdir(tmp_path)
+    from ktrain.config import compose_config, validate
+    from ktrain.train.run import run_from_config
+
+    cfg = validate(compose_config(CONF, ["trainer=fast", "data.n_samples=120",
+                                          "trainer.enable_progress_bar=true"]))
+    run_from_config(cfg, run_dir=tmp_path / "run")
+    log = (tmp_path / "run" / "run.log").read_text()
+    assert "run started" in log and "epoch" in log

@@ -14,6 +14,12 @@ before anything trains; every problem found there is a user error and is raised 
 """
 from __future__ import annotations
 
+import sys
+
+import datetime
+
+import contextlib
+
 import datetime as _dt
 import functools
 import os
@@ -267,6 +273,39 @@ def build_trainer(run: RunConfig, run_dir=None, enable_progress_bar=None):
 
 
 # ------------------------------------------------------------------------ the run
+class _Tee:
+    """A text stream that writes to the original stream and to the run's log file."""
+
+    def __init__(self, stream, log):
+        self._stream, self._log = stream, log
+
+    def write(self, text):
+        self._log.write(text)
+        return self._stream.write(text)
+
+    def flush(self):
+        self._log.flush()
+        self._stream.flush()
+
+    def __getattr__(self, name):  # isatty, encoding, fileno ... of the real stream
+        return getattr(self._stream, name)
+
+
+@contextlib.contextmanager
+def _tee_output(path):
+    """Copy everything printed during the run (progress lines, tables, warnings) to
+    ``path`` (appending, so a resumed run keeps the earlier log)."""
+    with open(path, "a", encoding="utf-8") as log:
+        log.write(f"--- run started {_dt.datetime.now().isoformat(timespec='seconds')} "
+                  f"---\n")
+        out, err = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = _Tee(out, log), _Tee(err, log)
+        try:
+            yield
+        finally:
+            sys.stdout, sys.stderr = out, err
+
+
 def run_from_config(run_cfg: RunConfig, run_dir=None, overrides=(), resume=None,
                     enable_progress_bar=None) -> dict:
     """Build everything ``run_cfg`` describes and fit it; returns the final metrics
@@ -303,7 +342,8 @@ def run_from_config(run_cfg: RunConfig, run_dir=None, overrides=(), resume=None,
 
     run_dir.mkdir(parents=True, exist_ok=True)
     save_run_config(run_cfg, run_dir, overrides=list(overrides))
-    trainer.fit(task, train_loader, val_loader, ckpt_path=resume)
+    with _tee_output(run_dir / "run.log"):
+        trainer.fit(task, train_loader, val_loader, ckpt_path=resume)
     metrics = {}
     for k, v in trainer.callback_metrics.items():
         try:
