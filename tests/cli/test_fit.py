@@ -203,3 +203,22 @@ def test_run_log_captures_the_console(tmp_path, monkeypatch):
     run_from_config(cfg, run_dir=tmp_path / "run")
     log = (tmp_path / "run" / "run.log").read_text()
     assert "run started" in log and "epoch" in log
+
+
+def test_fit_writes_every_artefact(tmp_path, monkeypatch):
+    """Config, overrides, log, metrics (CSV, JSONL, TensorBoard), plots and checkpoints."""
+    monkeypatch.chdir(tmp_path)
+    from ktrain.config import compose_config, validate
+    from ktrain.train.run import run_from_config
+
+    overrides = ["data.n_samples=120", "trainer.max_epochs=2", "trainer.log_every_n_steps=1"]
+    cfg = validate(compose_config(CONF, overrides))
+    run = tmp_path / "run"
+    metrics = run_from_config(cfg, run_dir=run, overrides=overrides,
+                              enable_progress_bar=False)
+    assert "val/accuracy" in metrics
+    for name in ("config.yaml", "overrides.yaml", "run.log", "metrics.csv", "metrics.jsonl",
+                 "loss.png", "checkpoints/last.ckpt"):
+        assert (run / name).is_file() and (run / name).stat().st_size > 0, name
+    assert any((run / "tensorboard").rglob("events.out.tfevents*"))
+    assert (run / "loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
