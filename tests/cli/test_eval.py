@@ -18,12 +18,6 @@ CONF = str(ROOT / "conf" / "mlp_synthetic.yaml")
 FAST = ["trainer=fast", "data.n_samples=200"]
 
 
-@pytest.fixture(autouse=True)
-def _in_tmp(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("KTRAIN_DISABLE_PLUGIN_AUTOLOAD", "1")
-
-
 @pytest.fixture(scope="module")
 def app():
     a = typer.Typer()

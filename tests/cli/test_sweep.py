@@ -22,12 +22,6 @@ CONF = str(ROOT / "conf" / "mlp_synthetic.yaml")
 FAST = ["trainer=fast", "data.n_samples=120"]
 
 
-@pytest.fixture(autouse=True)
-def _in_tmp(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("KTRAIN_DISABLE_PLUGIN_AUTOLOAD", "1")
-
-
 def run_cli(*args, cwd):
     env = dict(os.environ, KTRAIN_DISABLE_PLUGIN_AUTOLOAD="1", MPLBACKEND="Agg")
     return subprocess.run([sys.executable, "-m", "ktrain.cli.sweep_cmd", "sweep",
