@@ -20,13 +20,13 @@ import math
 import os
 from pathlib import Path
 
-from .base import Logger
+from .base import DirLogger
 from ._common import hparams_to_file, to_number
 
 __all__ = ["CSVLogger"]
 
 
-class CSVLogger(Logger):
+class CSVLogger(DirLogger):
     """Write metrics to a CSV file.
 
     Args:
@@ -48,14 +48,6 @@ class CSVLogger(Logger):
         self._written_last: dict | None = None  # the last row on disk ...
         self._written_last_offset = 0  # ... and where it starts
         self._reopened = False
-
-    @property
-    def log_dir(self):
-        return self._log_dir
-
-    @log_dir.setter
-    def log_dir(self, value) -> None:
-        self._log_dir = Path(value) if value is not None else None
 
     @property
     def path(self) -> Path:

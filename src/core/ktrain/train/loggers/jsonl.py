@@ -13,12 +13,12 @@ import time
 from pathlib import Path
 
 from ._common import hparams_to_file, json_safe, to_number
-from .base import Logger
+from .base import DirLogger
 
 __all__ = ["JSONLLogger", "read_jsonl"]
 
 
-class JSONLLogger(Logger):
+class JSONLLogger(DirLogger):
     """Write metrics as JSON lines.
 
     Args:
@@ -32,14 +32,6 @@ class JSONLLogger(Logger):
         self._log_dir = Path(log_dir) if log_dir is not None else None
         self.filename = filename
         self._fh = None
-
-    @property
-    def log_dir(self):
-        return self._log_dir
-
-    @log_dir.setter
-    def log_dir(self, value) -> None:
-        self._log_dir = Path(value) if value is not None else None
 
     @property
     def path(self) -> Path:

@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 
 from ._common import flatten, to_number
-from .base import Logger
+from .base import DirLogger
 
 __all__ = ["TensorBoardLogger", "tensorboard_available"]
 
@@ -39,7 +39,7 @@ def tensorboard_available() -> bool:
     return True
 
 
-class TensorBoardLogger(Logger):
+class TensorBoardLogger(DirLogger):
     """Write metrics as TensorBoard scalars.
 
     Args:
@@ -66,14 +66,6 @@ class TensorBoardLogger(Logger):
         self._hparams: dict = {}
         self._last: dict[str, float] = {}
         self._hparams_written = False
-
-    @property
-    def log_dir(self):
-        return self._log_dir
-
-    @log_dir.setter
-    def log_dir(self, value) -> None:
-        self._log_dir = Path(value) if value is not None else None
 
     @property
     def events_dir(self) -> Path:
