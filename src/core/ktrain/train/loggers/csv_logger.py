@@ -51,10 +51,7 @@ class CSVLogger(DirLogger):
 
     @property
     def path(self) -> Path:
-        if self._log_dir is None:
-            raise RuntimeError("CSVLogger: no log_dir; pass CSVLogger(log_dir=...) or let "
-                               "the Trainer set it")
-        return self._log_dir / self.filename
+        return self._in_log_dir(self.filename)
 
     def log_hyperparams(self, params: dict) -> None:
         if self._log_dir is not None:

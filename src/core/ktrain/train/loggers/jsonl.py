@@ -35,10 +35,7 @@ class JSONLLogger(DirLogger):
 
     @property
     def path(self) -> Path:
-        if self._log_dir is None:
-            raise RuntimeError("JSONLLogger: no log_dir; pass JSONLLogger(log_dir=...) or let "
-                               "the Trainer set it")
-        return self._log_dir / self.filename
+        return self._in_log_dir(self.filename)
 
     def log_hyperparams(self, params: dict) -> None:
         if self._log_dir is not None:

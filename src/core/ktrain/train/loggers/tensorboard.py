@@ -69,10 +69,7 @@ class TensorBoardLogger(DirLogger):
 
     @property
     def events_dir(self) -> Path:
-        if self._log_dir is None:
-            raise RuntimeError("TensorBoardLogger: no log_dir; pass "
-                               "TensorBoardLogger(log_dir=...) or let the Trainer set it")
-        return self._log_dir / self.sub_dir
+        return self._in_log_dir(self.sub_dir)
 
     @property
     def writer(self):
