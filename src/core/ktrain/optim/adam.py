@@ -25,6 +25,32 @@ def _zeros_like(p):
     return Tensor._make(p._xp().zeros(p._data.shape, p._data.dtype))
 
 
+def _adam_moments(xp, dt, group, P, G, S, t, lr):
+    """The steps Adam, NAdam and RAdam share, in place on (flat) buffers: maximize,
+    weight decay (decoupled: P *= 1 - lr*wd; else L2 added to G), then
+    m <- m + (1 - beta1) (g - m) and v <- beta2 v + (1 - beta2) g^2. ``t`` is scratch.
+    Returns (m, v)."""
+    beta1, beta2 = group["betas"]
+    wd = group["weight_decay"]
+    if group["maximize"]:
+        xp.negative(G, out=G)
+    if wd != 0:
+        if group["decoupled_weight_decay"]:
+            P *= dt(1 - lr * wd)
+        else:
+            xp.multiply(P, dt(wd), out=t)
+            G += t
+    m, v = S["exp_avg"], S["exp_avg_sq"]
+    xp.subtract(G, m, out=t)  # m.lerp_(g, 1 - beta1)
+    t *= dt(1 - beta1)
+    m += t
+    v *= dt(beta2)
+    xp.multiply(G, G, out=t)
+    t *= dt(1 - beta2)
+    v += t
+    return m, v
+
+
 class Adam(Optimizer):
     r"""Adam (``torch.optim.Adam``); ``decoupled_weight_decay=True`` gives AdamW.
 
@@ -82,24 +108,8 @@ class Adam(Optimizer):
         step_size, bc2_sqrt = sc
         beta1, beta2 = group["betas"]
         lr = _scalar(group["lr"])
-        wd = group["weight_decay"]
-        if group["maximize"]:
-            xp.negative(G, out=G)
         t = W.tmp(0)
-        if wd != 0:
-            if group["decoupled_weight_decay"]:
-                P *= dt(1 - lr * wd)
-            else:
-                xp.multiply(P, dt(wd), out=t)
-                G += t
-        m, v = S["exp_avg"], S["exp_avg_sq"]
-        xp.subtract(G, m, out=t)  # m.lerp_(g, 1 - beta1) = m + (1 - beta1) * (g - m)
-        t *= dt(1 - beta1)
-        m += t
-        v *= dt(beta2)
-        xp.multiply(G, G, out=t)
-        t *= dt(1 - beta2)
-        v += t
+        m, v = _adam_moments(xp, dt, group, P, G, S, t, lr)
         if group["amsgrad"]:
             vmax = S["max_exp_avg_sq"]
             xp.maximum(vmax, v, out=vmax)

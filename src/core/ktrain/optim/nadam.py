@@ -1,7 +1,7 @@
 """NAdam: Adam with Nesterov momentum (momentum decay schedule of Dozat)."""
 from __future__ import annotations
 
-from .adam import _check_adam_args, _zeros_like
+from .adam import _adam_moments, _check_adam_args, _zeros_like
 from .optimizer import Optimizer, _scalar, _scalar_tensor
 
 __all__ = ["NAdam"]
@@ -66,24 +66,8 @@ class NAdam(Optimizer):
         xp, dt = W.xp, P.dtype.type
         bc2, c_grad, c_avg = sc
         beta1, beta2 = group["betas"]
-        wd = group["weight_decay"]
-        if group["maximize"]:
-            xp.negative(G, out=G)
         t, d = W.tmp(0), W.tmp(1)
-        if wd != 0:
-            if group["decoupled_weight_decay"]:
-                P *= dt(1 - _scalar(group["lr"]) * wd)
-            else:
-                xp.multiply(P, dt(wd), out=t)
-                G += t
-        m, v = S["exp_avg"], S["exp_avg_sq"]
-        xp.subtract(G, m, out=t)
-        t *= dt(1 - beta1)
-        m += t
-        v *= dt(beta2)
-        xp.multiply(G, G, out=t)
-        t *= dt(1 - beta2)
-        v += t
+        m, v = _adam_moments(xp, dt, group, P, G, S, t, _scalar(group["lr"]))
         xp.divide(v, dt(bc2), out=d)
         xp.sqrt(d, out=d)
         d += dt(group["eps"])

@@ -1,7 +1,7 @@
 """RAdam: Adam with a rectified adaptive learning rate."""
 from __future__ import annotations
 
-from .adam import _check_adam_args, _zeros_like
+from .adam import _adam_moments, _check_adam_args, _zeros_like
 from .optimizer import Optimizer, _scalar, _scalar_tensor
 
 __all__ = ["RAdam"]
@@ -65,24 +65,8 @@ class RAdam(Optimizer):
         bc1, bc2_sqrt, rect = sc
         beta1, beta2 = group["betas"]
         lr = _scalar(group["lr"])
-        wd = group["weight_decay"]
-        if group["maximize"]:
-            xp.negative(G, out=G)
         t, d = W.tmp(0), W.tmp(1)
-        if wd != 0:
-            if group["decoupled_weight_decay"]:
-                P *= dt(1 - lr * wd)
-            else:
-                xp.multiply(P, dt(wd), out=t)
-                G += t
-        m, v = S["exp_avg"], S["exp_avg_sq"]
-        xp.subtract(G, m, out=t)
-        t *= dt(1 - beta1)
-        m += t
-        v *= dt(beta2)
-        xp.multiply(G, G, out=t)
-        t *= dt(1 - beta2)
-        v += t
+        m, v = _adam_moments(xp, dt, group, P, G, S, t, lr)
         xp.divide(m, dt(bc1), out=t)  # bias-corrected m, times lr
         t *= dt(lr)
         if rect is not None:
