@@ -442,16 +442,9 @@ class IndexCopyDim(Op):
         return ga, None, gs, None
 
 
-class IndexFillDim(Op):
-    """``a`` with the slices at ``idx`` along ``dim`` set to ``value`` (number or 0-d)."""
-
-    @staticmethod
-    def forward(ctx, a, idx, value, dim):
-        ctx.save_for_backward(ctx.inputs[1])
-        ctx.dim = dim
-        out = a.copy()
-        out[_along(dim, idx)] = value
-        return out
+class IndexFillDim(IndexCopyDim):
+    """``a`` with the slices at ``idx`` along ``dim`` set to ``value`` (number or 0-d);
+    the forward is IndexCopyDim's, only the gradient of the value differs."""
 
     @staticmethod
     def backward(ctx, g):
