@@ -280,14 +280,22 @@ def test_unknown_top_level_key():
     assert "zzz: unknown key; valid keys: experiment, seed," in msg
 
 
+def test_unknown_task_type_and_task_keys(monkeypatch):
+    monkeypatch.setenv("KTRAIN_DISABLE_PLUGIN_AUTOLOAD", "1")
+    text = str(validate_err(compose_config(MLP, ["task.type=segmentation"])))
+    assert "task.type: unknown task 'segmentation'" in text
+    assert "classification" in text and "regression" in text
+    text = str(validate_err(compose_config(MLP, ["+task.num_clases=3"])))
+    assert "task.num_clases: unknown key for task.type 'classification'" in text
+    assert "did you mean 'num_classes'?" in text
+
+
 def test_bad_choice_and_nested_paths():
     err = validate_err(compose_config(MLP, [
-        "trainer.precision=16x", "task.type=segmentation", "+trainer.callbacks=[{name: x},3]",
+        "trainer.precision=16x", "+trainer.callbacks=[{name: x},3]",
         "trainer.enable_progress_bar=maybe", "seed=1.5"]))
     text = str(err)
     assert "trainer.precision: expected one of '32'" in text and "did you mean '16'?" in text
-    assert "task.type: expected one of 'classification', 'regression', got 'segmentation'" \
-        in text
     assert "trainer.callbacks[1]: expected a mapping (a config section), got 3 (int)" in text
     assert "trainer.enable_progress_bar: expected a boolean, got 'maybe' (str)" in text
     assert "seed: expected an int, got 1.5 (float)" in text

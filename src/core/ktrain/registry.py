@@ -45,6 +45,7 @@ __all__ = [
     "OPTIMIZERS",
     "REGISTRIES",
     "SCHEDULERS",
+    "TASKS",
     "TRANSFORMS",
     "AmbiguousComponentError",
     "ComponentArgumentError",
@@ -500,12 +501,13 @@ SCHEDULERS = Registry("scheduler")
 METRICS = Registry("metric")
 CALLBACKS = Registry("callback")
 LOGGERS = Registry("logger")
+TASKS = Registry("task")
 
 #: attribute name -> registry; what a plugin's ``register(registries)`` receives (as attributes)
 REGISTRIES: dict[str, Registry] = {
     "models": MODELS, "datasets": DATASETS, "transforms": TRANSFORMS, "losses": LOSSES,
     "optimizers": OPTIMIZERS, "schedulers": SCHEDULERS, "metrics": METRICS,
-    "callbacks": CALLBACKS, "loggers": LOGGERS,
+    "callbacks": CALLBACKS, "loggers": LOGGERS, "tasks": TASKS,
 }
 
 #: the registries as a namespace: ``registries.models``, ``registries.MODELS`` ...
@@ -580,6 +582,8 @@ _core(CALLBACKS, {
 _G = "ktrain.train.loggers:"
 _core(LOGGERS, {"csv": _G + "CSVLogger", "jsonl": _G + "JSONLLogger",
                 "tensorboard": _G + "TensorBoardLogger"})
+_core(TASKS, {"classification": "ktrain.train:ClassificationTask",
+              "regression": "ktrain.train:RegressionTask"})
 _core(MODELS, {"mlp": "ktrain.models:MLP", "tiny_cnn": "ktrain.models:TinyCNN"})
 _core(DATASETS, {"synthetic_classification": "ktrain.datasets:synthetic_classification",
                  "synthetic_regression": "ktrain.datasets:synthetic_regression"})

@@ -83,12 +83,16 @@ def predict_cmd(
         metavar="RUN_DIR", help="A run directory (or one of its checkpoint files).")],
     inputs: Annotated[list[str], typer.Argument(
         metavar="INPUTS...", help="Input files or folders (.npy: a sample or a batch; "
-        ".csv: one sample per row; plugins add formats).")],
+        ".csv: one sample per row; plugins add formats: images, audio clips, or literal "
+        "text for text classifiers).")],
     output: Annotated[Path | None, typer.Option(
         "--output", "-o", help="Write the predictions to this .json or .csv file.")] = None,
     top_k: Annotated[int, typer.Option(
         "--top-k", "-k", help="How many classes to show per sample.")] = 1,
     ckpt: Annotated[str, typer.Option("--ckpt", help=_CKPT_HELP)] = "auto",
+    grid: Annotated[Path | None, typer.Option(
+        "--grid", help="Also draw the inputs with their predicted labels into this PNG "
+        "(image inputs, through the vision plugin).")] = None,
     quiet: Annotated[bool, typer.Option(
         "--quiet", "-q", help="Print nothing but errors (use with --output).")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks.")] = False,
@@ -101,7 +105,7 @@ def predict_cmd(
     from ..train.evaluate import predict_run, write_predictions
 
     try:
-        records = predict_run(run, inputs, top_k=top_k, ckpt=ckpt)
+        records = predict_run(run, inputs, top_k=top_k, ckpt=ckpt, grid=grid)
         if output is not None:
             write_predictions(records, output)
     except typer.Exit:
@@ -135,6 +139,8 @@ def predict_cmd(
     con.print(table)
     if output is not None:
         con.print(f"written: {output}")
+    if grid is not None:
+        con.print(f"grid: {grid}")
 
 
 def register(app: typer.Typer) -> None:

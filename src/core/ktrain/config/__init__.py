@@ -5,7 +5,8 @@
     run = validate(cfg)          # RunConfig, or one ConfigError listing every problem
     print(to_yaml(cfg))
 """
-from .compose import compose_config, conf_dir, load_run_config, save_run_config, to_yaml
+from .compose import (compose_config, conf_dir, load_run_config, plugin_conf_dirs,
+                      save_run_config, to_yaml)
 from .schema import (
                      ComponentConfig,
                      ConfigError,
@@ -31,6 +32,7 @@ __all__ = [
                      "compose_config",
                      "conf_dir",
                      "load_run_config",
+                     "plugin_conf_dirs",
                      "save_run_config",
                      "to_container",
                      "to_yaml",

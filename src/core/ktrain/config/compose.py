@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .schema import ConfigError, RunConfig, to_container
 
-__all__ = ["compose_config", "conf_dir", "load_run_config", "save_run_config", "to_yaml"]
+__all__ = ["compose_config", "conf_dir", "plugin_conf_dirs", "load_run_config", "save_run_config", "to_yaml"]
 
 _OVERRIDES: dict = {}  # id(composed cfg) -> overrides, for save_run_config
 
@@ -98,14 +98,39 @@ def _hydra_message(exc):
     return text
 
 
+def plugin_conf_dirs() -> list[Path]:
+    """The ``conf/`` folders of the installed plugins (``<package>/conf`` of each
+    ``ktrain.plugins`` entry point's top-level package), found without importing them."""
+    import importlib.util
+
+    from ..plugins import discover
+
+    out = []
+    try:
+        eps = discover()
+    except Exception:  # noqa: BLE001 - broken metadata: no plugin configs
+        return out
+    for ep in eps:
+        top = ep.value.split(":")[0].split(".")[0].strip()
+        try:
+            spec = importlib.util.find_spec(top)
+        except (ImportError, ValueError):
+            continue
+        for loc in (spec.submodule_search_locations or []) if spec else []:
+            cand = Path(loc) / "conf"
+            if cand.is_dir() and cand.resolve() not in out:
+                out.append(cand.resolve())
+    return out
+
+
 def _with_shipped_searchpath(overrides, content, path):
-    """``overrides`` with ktrain's conf/ appended to Hydra's search path: after the file's
-    own directory and the file's ``hydra.searchpath``, or inside a ``hydra.searchpath=``
-    override when one is given."""
-    shipped = conf_dir()
-    if shipped is None or shipped == path.parent:
+    """``overrides`` with ktrain's conf/ and the plugins' conf/ folders appended to
+    Hydra's search path: after the file's own directory and the file's
+    ``hydra.searchpath``, or inside a ``hydra.searchpath=`` override when one is given."""
+    dirs = [d for d in [conf_dir(), *plugin_conf_dirs()] if d is not None and d != path.parent]
+    if not dirs:
         return list(overrides)
-    entry = shipped.as_uri()
+    entries = [d.as_uri() for d in dirs]
     out, merged = [], False
     for o in overrides:
         key, _, value = o.partition("=")
@@ -113,14 +138,16 @@ def _with_shipped_searchpath(overrides, content, path):
         if key.lstrip("+") == "hydra.searchpath" and value.startswith("[") \
                 and value.endswith("]"):
             inner = value[1:-1].strip()
-            if entry not in inner:
-                o = f"{key}=[{inner + ',' if inner else ''}{entry}]"
+            extra = [e for e in entries if e not in inner]
+            if extra:
+                o = f"{key}=[{','.join(([inner] if inner else []) + extra)}]"
             merged = True
         out.append(o)
     if not merged:
         own = [str(s) for s in ((content.get("hydra") or {}).get("searchpath") or [])]
-        if entry not in own:
-            out.append(f"hydra.searchpath=[{','.join(own + [entry])}]")
+        extra = [e for e in entries if e not in own]
+        if extra:
+            out.append(f"hydra.searchpath=[{','.join(own + extra)}]")
     return out
 
 

@@ -110,13 +110,20 @@ class SchedConfig:
 
 @dataclass
 class TaskConfig:
-    """What is learned: ``ktrain.train.ClassificationTask`` or ``RegressionTask``."""
+    """What is learned: ``type`` is ``classification`` (:class:`ktrain.train.
+    ClassificationTask`), ``regression`` or any name of the ``TASKS`` registry (a plugin's
+    ``language_modeling`` ...); extra keys are keyword arguments of that task."""
 
-    type: Literal["classification", "regression"] = "classification"
+    __open__ = True
+    type: str = "classification"
     loss: str | None = None
     metrics: list[str] | None = None
     num_classes: int | None = None
     label_smoothing: float = 0.0
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self):
+        return _component_dict(self)
 
 
 @dataclass
@@ -425,6 +432,20 @@ def validate(cfg) -> RunConfig:
         if t.type == "regression" and (t.num_classes is not None or t.label_smoothing):
             checker.error("task", "num_classes/label_smoothing apply only to task.type "
                           "'classification'")
+        if t.type not in ("classification", "regression"):
+            from ..registry import TASKS, RegistryError
+
+            try:
+                TASKS.resolve_name(t.type)
+            except RegistryError as e:
+                checker.error("task.type", str(e))
+        elif t.kwargs:
+            close = difflib.get_close_matches(next(iter(t.kwargs)), [
+                "type", "loss", "metrics", "num_classes", "label_smoothing"], n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            checker.error(f"task.{next(iter(t.kwargs))}",
+                          f"unknown key for task.type {t.type!r}{hint} (valid keys: type, "
+                          "loss, metrics, num_classes, label_smoothing)")
         tr = run.trainer
         if tr.accumulate_grad_batches < 1:
             checker.error("trainer.accumulate_grad_batches",

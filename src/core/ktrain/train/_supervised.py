@@ -2,7 +2,9 @@
 
 Batches are ``(inputs, targets)`` (extra elements ignored) or dicts with an input key
 (``input``/``inputs``/``x``/``image``/``features``) and a target key
-(``target``/``targets``/``label``/``labels``/``y``). Losses and metrics are given by
+(``target``/``targets``/``label``/``labels``/``y``). Inputs that are a dict (a collate
+returning ``({"input_ids": ..., "attention_mask": ...}, labels)``) are passed to the model
+as keyword arguments. Losses and metrics are given by
 name (or as objects); optimizers and schedulers by factory or by a config dict.
 """
 from __future__ import annotations
@@ -151,7 +153,8 @@ class _SupervisedTask(Task):
         self.scheduler_spec = scheduler
 
     def forward(self, x):
-        return self.model(x)
+        # a dict of inputs ({"input_ids": ..., "attention_mask": ...}) is given as keywords
+        return self.model(**x) if isinstance(x, dict) else self.model(x)
 
     # ------------------------------------------------------------------ loss
     def compute_loss(self, out, y):

@@ -51,6 +51,8 @@ import numpy as np
 from ..config import ConfigError, RunConfig
 
 __all__ = [
+    "BATCHED_READERS",
+    "GRID_WRITERS",
     "PREDICT_READERS",
     "PredictContext",
     "choose_checkpoint",
@@ -58,7 +60,9 @@ __all__ = [
     "evaluate_run",
     "load_run",
     "predict_run",
+    "register_grid_writer",
     "register_reader",
+    "write_grids",
     "resolve_run",
     "write_predictions",
 ]
@@ -118,17 +122,47 @@ def _read_csv(path, context: PredictContext):
 
 
 #: Extension (lower case, with the dot) -> ``reader(path, context) -> array`` (a batch).
+#: The key ``":text"`` holds the reader of literal (non-file) inputs, if any.
 PREDICT_READERS: dict[str, Callable] = {".npy": _read_npy, ".csv": _read_csv}
+#: Extensions whose readers return ready batches (no sample-shape check, dtype kept).
+BATCHED_READERS: set[str] = set()
+#: Extension -> ``writer(records, path, context) -> Path`` for ``predict --grid``.
+GRID_WRITERS: dict[str, Callable] = {}
+LITERAL = ":text"
 
 
-def register_reader(ext: str, reader: Callable, override: bool = False) -> Callable:
-    """Add a prediction input reader for files ending in ``ext`` (e.g. ``'.png'``)."""
-    ext = ext.lower() if ext.startswith(".") else "." + ext.lower()
+def _ext(ext: str) -> str:
+    if ext == LITERAL:
+        return ext
+    return ext.lower() if ext.startswith(".") else "." + ext.lower()
+
+
+def register_reader(ext: str, reader: Callable, override: bool = False,
+                    batched: bool = False) -> Callable:
+    """Add a prediction input reader for files ending in ``ext`` (e.g. ``'.png'``), or for
+    literal inputs (``ext=":text"``: an input that is not an existing path is given to
+    the reader as a ``str``). ``batched=True``: the reader returns a ready batch of any
+    shape and dtype (token ids ...): no check against the dataset's sample shape, and
+    inputs of different shapes run as separate batches."""
+    ext = _ext(ext)
     if ext in PREDICT_READERS and not override and PREDICT_READERS[ext] is not reader:
         raise ValueError(f"a predict reader for {ext!r} is already registered "
                          "(override=True replaces it)")
     PREDICT_READERS[ext] = reader
+    (BATCHED_READERS.add if batched else BATCHED_READERS.discard)(ext)
     return reader
+
+
+def register_grid_writer(ext: str, writer: Callable, override: bool = False) -> Callable:
+    """Add the ``predict --grid`` writer for inputs ending in ``ext``:
+    ``writer(records, path, context) -> Path`` draws the inputs of ``records`` (the
+    prediction dicts of those inputs) with their predicted labels into ``path``."""
+    ext = _ext(ext)
+    if ext in GRID_WRITERS and not override and GRID_WRITERS[ext] is not writer:
+        raise ValueError(f"a predict grid writer for {ext!r} is already registered "
+                         "(override=True replaces it)")
+    GRID_WRITERS[ext] = writer
+    return writer
 
 
 def _readers():
@@ -268,7 +302,7 @@ def evaluate_run(run_dir_or_ckpt, split: str = "val", overrides=(), ckpt="auto",
     Returns ``{'split', 'run_dir', 'checkpoint', 'metrics': {name: float}, 'output'}``
     and (``write``) saves it as JSON to ``output`` (default ``<run>/eval_<split>.json``).
     """
-    from ..utils.data import DataLoader
+    from .run import make_loader
 
     if split in ("validation", "valid"):
         split = "val"
@@ -281,10 +315,7 @@ def evaluate_run(run_dir_or_ckpt, split: str = "val", overrides=(), ckpt="auto",
     if ds is None or (hasattr(ds, "__len__") and len(ds) == 0):
         raise ConfigError(f"the dataset ({run.data.name or 'data'}) has no {split!r} split "
                           f"(or it is empty)")
-    data = run.data.to_dict()
-    loader = DataLoader(ds, batch_size=data.get("batch_size", 32),
-                        num_workers=data.get("num_workers", 0),
-                        pin_memory=data.get("pin_memory", False), shuffle=False)
+    loader = make_loader(ds, run.data.to_dict(), train=False)
     task = _build_model_task(run)
     trainer = _eval_trainer(run, run_dir)
     fn = trainer.validate if split == "val" else trainer.test
@@ -302,10 +333,13 @@ def evaluate_run(run_dir_or_ckpt, split: str = "val", overrides=(), ckpt="auto",
 
 
 # ------------------------------------------------------------------------ predict
-def collect_inputs(inputs, readers=None) -> list[Path]:
-    """The files meant by ``inputs`` (files, or folders: their files with a known
-    extension, sorted). Raises ConfigError for missing paths and unknown extensions."""
+def collect_inputs(inputs, readers=None) -> list:
+    """The inputs meant by ``inputs``: files, folders (their files with a known
+    extension, sorted) and, when a ``":text"`` reader is registered, literal strings
+    (items that are not existing paths; returned as ``str``, files as ``Path``).
+    Raises ConfigError for missing paths and unknown extensions."""
     readers = PREDICT_READERS if readers is None else readers
+    exts = sorted(e for e in readers if e != LITERAL)
     files = []
     for item in inputs:
         p = Path(str(item)).expanduser()
@@ -314,19 +348,25 @@ def collect_inputs(inputs, readers=None) -> list[Path]:
                            and f.suffix.lower() in readers)
             if not found:
                 raise ConfigError(f"{p}: the folder holds no file with a supported "
-                                  f"extension ({', '.join(sorted(readers))})")
+                                  f"extension ({', '.join(exts)})")
             files.extend(found)
         elif p.is_file():
             if p.suffix.lower() not in readers:
                 raise ConfigError(f"{p}: unsupported input extension {p.suffix or '(none)'!r}; "
-                                  f"supported: {', '.join(sorted(readers))} (plugins add "
+                                  f"supported: {', '.join(exts)} (plugins add "
                                   "more through ktrain.train.evaluate.register_reader)")
             files.append(p)
+        elif LITERAL in readers:
+            files.append(str(item))
         else:
             raise ConfigError(f"no such input file or folder: {item}")
     if not files:
         raise ConfigError("no inputs given")
     return files
+
+
+def _kind(item) -> str:
+    return LITERAL if isinstance(item, str) else item.suffix.lower()
 
 
 def _sample_of(ds):
@@ -353,9 +393,41 @@ def _as_batch(arr, shape, path):
                       f"input: one sample {shape} or a batch (n, {', '.join(map(str, shape))})")
 
 
+def _read_groups(items, readers, shape, ctx):
+    """Read every input; returns ``[(batch array, [(input name, row)...])]``: arrays of
+    the same sample shape and dtype are joined into one batch, others kept apart."""
+    groups: dict = {}
+    for item in items:
+        kind = _kind(item)
+        name = str(item)
+        arr = readers[kind](item, ctx)
+        if kind in BATCHED_READERS:
+            arr = np.asarray(arr)
+            if arr.ndim == 0:
+                raise ConfigError(f"{name}: the {kind} reader returned a scalar")
+        else:
+            arr = _as_batch(arr, shape, name)
+        if arr.dtype.kind == "f" and arr.dtype != np.float64:
+            arr = arr.astype(np.float32, copy=False)
+        elif arr.dtype.kind == "f" or arr.dtype.kind == "b":
+            arr = arr.astype(np.float32)
+        elif arr.dtype.kind in "iu" and kind not in BATCHED_READERS:
+            arr = arr.astype(np.float32)  # numbers from .npy/.csv are features
+        elif arr.dtype.kind in "iu":
+            arr = arr.astype(np.int64, copy=False)
+        key = (tuple(arr.shape[1:]), arr.dtype.str)
+        g = groups.setdefault(key, ([], []))
+        g[0].append(arr)
+        g[1].extend((name, i) for i in range(len(arr)))
+    return [(np.concatenate(a), where) for a, where in groups.values()]
+
+
 def predict_run(run_dir, inputs, top_k: int = 1, overrides=(), ckpt="auto",
-                batch_size=None) -> list[dict]:
+                batch_size=None, grid=None) -> list[dict]:
     """Run the model of ``run_dir`` on ``inputs`` (files or folders).
+
+    ``grid``: a PNG path: the plugins' grid writers (:func:`register_grid_writer`) draw
+    the inputs with their predictions there (an error when no writer knows the inputs).
 
     Returns one dict per sample: ``input`` (file), ``index`` (row in the file) and, for a
     classification task, ``class`` (index), ``label`` (class name when the dataset has
@@ -386,30 +458,24 @@ def predict_run(run_dir, inputs, top_k: int = 1, overrides=(), ckpt="auto",
     classes = list(getattr(ds, "classes", None) or []) if ds is not None else []
     ctx = PredictContext(run=run, dataset=ds, sample_shape=shape)
 
-    batches, origin = [], []
-    for f in files:
-        b = _as_batch(readers[f.suffix.lower()](f, ctx), shape, f)
-        batches.append(b)
-        origin += [(str(f), i) for i in range(len(b))]
-    try:
-        x = np.concatenate(batches).astype(np.float32, copy=False)
-    except ValueError as e:
-        raise ConfigError(f"the inputs have different sample shapes: {e}") from None
-
+    groups = _read_groups(files, readers, shape, ctx)
     task = _build_model_task(run)
     trainer = _eval_trainer(run, run_dir)
     bs = int(batch_size or run.data.to_dict().get("batch_size", 32) or 32)
-    loader = DataLoader(TensorDataset(ktrain.from_numpy(np.ascontiguousarray(x))),
-                        batch_size=bs, shuffle=False)
-    try:
-        outs = trainer.predict(task, loader, ckpt_path=str(ckpt_path))
-    except (ValueError, RuntimeError) as e:
-        if "shape" in str(e).lower() or "size" in str(e).lower():
-            raise ConfigError(f"the inputs do not fit the model (input shape "
-                              f"{tuple(x.shape[1:])}): {e}") from None
-        raise
+    outs, origin = [], []
+    for x, where in groups:
+        loader = DataLoader(TensorDataset(ktrain.from_numpy(np.ascontiguousarray(x))),
+                            batch_size=bs, shuffle=False)
+        try:
+            outs += trainer.predict(task, loader, ckpt_path=str(ckpt_path))
+        except (ValueError, RuntimeError, TypeError) as e:
+            if any(w in str(e).lower() for w in ("shape", "size", "dtype")):
+                raise ConfigError(f"the inputs do not fit the model (input shape "
+                                  f"{tuple(x.shape[1:])}, {x.dtype}): {e}") from None
+            raise
+        origin += where
     y = np.concatenate([np.asarray(o.detach().cpu().numpy() if hasattr(o, "detach") else o)
-                        for o in outs])
+                        .reshape(len(o), -1) for o in outs])
     records = []
     if isinstance(task, ClassificationTask):
         if y.ndim == 1 or (y.ndim == 2 and y.shape[1] == 1):  # binary: P(class 1)
@@ -428,7 +494,34 @@ def predict_run(run_dir, inputs, top_k: int = 1, overrides=(), ckpt="auto",
         y = y.reshape(len(y), -1)
         for (f, i), v in zip(origin, y):
             records.append({"input": f, "index": i, "output": [float(a) for a in v]})
+    position = {str(f): n for n, f in reversed(list(enumerate(files)))}
+    records.sort(key=lambda r: (position.get(r["input"], 0), r["index"]))  # input order
+    if grid is not None:
+        write_grids(records, files, grid, ctx)
     return records
+
+
+def write_grids(records, files, path, context) -> list[Path]:
+    """Draw the inputs with their predictions through the plugins' grid writers: one
+    PNG at ``path``, or ``<stem>_<ext>.png`` each when inputs of several kinds have one.
+    Raises ConfigError when no writer is registered for any of the inputs."""
+    kinds = {str(f): _kind(f) for f in files}
+    by_kind: dict = {}
+    for r in records:
+        by_kind.setdefault(kinds.get(r["input"], ""), []).append(r)
+    drawable = {k: v for k, v in by_kind.items() if k in GRID_WRITERS}
+    if not drawable:
+        have = ", ".join(sorted(GRID_WRITERS)) or "none (install a plugin such as ktrain-vision)"
+        raise ConfigError(f"--grid: no grid writer for the inputs' formats "
+                          f"({', '.join(sorted(by_kind))}); writers exist for: {have}")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    out = []
+    for kind, recs in drawable.items():
+        target = path if len(drawable) == 1 else \
+            path.with_name(f"{path.stem}_{kind.strip('.:')}{path.suffix or '.png'}")
+        out.append(Path(GRID_WRITERS[kind](recs, target, context) or target))
+    return out
 
 
 def write_predictions(records, path) -> Path:

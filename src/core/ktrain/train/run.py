@@ -33,6 +33,7 @@ from ..registry import (
     MODELS,
     OPTIMIZERS,
     SCHEDULERS,
+    TASKS,
     RegistryError,
 )
 
@@ -123,9 +124,32 @@ def _build_dataset(data_cfg: dict, split: str):
         raise
 
 
-def _build_loaders(run: RunConfig):
+def make_loader(ds, data: dict, train: bool):
+    """The DataLoader of ``ds`` for the ``data`` config section: loader keys from the
+    config (``shuffle`` only for training); the dataset's own ``collate_fn`` attribute
+    and ``build_batch_sampler(batch_size, shuffle, drop_last)`` method are used when it
+    has them (padding collates, length-bucketing samplers of the text/audio plugins)."""
     from ..utils.data import DataLoader
 
+    kw = {k: data[k] for k in _LOADER_KEYS if k in data}
+    if not train:
+        kw["shuffle"], kw["drop_last"] = False, False
+    collate = getattr(ds, "collate_fn", None)
+    if callable(collate):
+        kw["collate_fn"] = collate
+    make_sampler = getattr(ds, "build_batch_sampler", None)
+    if callable(make_sampler):
+        kw["batch_sampler"] = make_sampler(batch_size=int(kw.pop("batch_size", 32)),
+                                           shuffle=bool(kw.pop("shuffle", train)),
+                                           drop_last=bool(kw.pop("drop_last", False)))
+    return DataLoader(ds, **kw)
+
+
+def _usable(ds):
+    return ds is not None and (not hasattr(ds, "__len__") or len(ds) > 0)
+
+
+def _build_loaders(run: RunConfig):
     data = run.data.to_dict()
     try:
         train_ds = _build_dataset(data, "train")
@@ -136,17 +160,26 @@ def _build_loaders(run: RunConfig):
     if train_ds is not None and hasattr(train_ds, "__len__") and len(train_ds) == 0:
         raise ConfigError("the training split of the dataset is empty (data.n_samples too "
                           "small?)")
-    loader = {k: data[k] for k in _LOADER_KEYS if k in data}
     try:
-        train = DataLoader(train_ds, **loader)
-        val = None
-        if val_ds is not None and (not hasattr(val_ds, "__len__") or len(val_ds) > 0):
-            val = DataLoader(val_ds, batch_size=loader.get("batch_size", 32),
-                             num_workers=loader.get("num_workers", 0),
-                             pin_memory=loader.get("pin_memory", False), shuffle=False)
+        train = make_loader(train_ds, data, train=True)
+        val = make_loader(val_ds, data, train=False) if _usable(val_ds) else None
     except (ValueError, TypeError) as e:
         raise _user_error("data loaders (data.batch_size/num_workers/...)", e) from None
     return train, val
+
+
+def _build_test_loader(run: RunConfig):
+    """The loader of the dataset's ``test`` split, or None when the dataset has none
+    (no ``split`` argument, an unknown split, or an empty one)."""
+    data = run.data.to_dict()
+    try:
+        ds = DATASETS.build({**{k: v for k, v in data.items() if k not in _LOADER_KEYS},
+                             "split": "test"})
+    except Exception:  # noqa: BLE001 - no test split is not an error
+        return None
+    if not _usable(ds):
+        return None
+    return make_loader(ds, data, train=False)
 
 
 def _registry_optimizer(cfg, params):
@@ -218,10 +251,20 @@ def _build_task(run: RunConfig, model):
     try:
         if t.type == "regression":
             return RegressionTask(model, **kw)
-        return ClassificationTask(model, num_classes=t.num_classes,
-                                  label_smoothing=t.label_smoothing, **kw)
+        if t.type == "classification":
+            return ClassificationTask(model, num_classes=t.num_classes,
+                                      label_smoothing=t.label_smoothing, **kw)
     except (ValueError, TypeError) as e:
         raise _user_error(f"{t.type} task (task:)", e) from None
+    # a task from the TASKS registry (a plugin's "language_modeling" ...)
+    if t.num_classes is not None:
+        kw["num_classes"] = t.num_classes
+    if t.label_smoothing:
+        kw["label_smoothing"] = t.label_smoothing
+    try:
+        return TASKS.build({"name": t.type, **t.kwargs, **kw}, model)
+    except Exception as e:  # noqa: BLE001 - the task section is the user's config
+        raise _user_error(f"task (task.type: {t.type})", e) from None
 
 
 def _build_callbacks(run: RunConfig):
@@ -344,10 +387,53 @@ def run_from_config(run_cfg: RunConfig, run_dir=None, overrides=(), resume=None,
     save_run_config(run_cfg, run_dir, overrides=list(overrides))
     with _tee_output(run_dir / "run.log"):
         trainer.fit(task, train_loader, val_loader, ckpt_path=resume)
-    metrics = {}
-    for k, v in trainer.callback_metrics.items():
+        metrics = _floats(trainer.callback_metrics)
+        if trainer.interrupted or trainer.global_rank != 0:
+            return metrics
+        test_loader = _build_test_loader(run_cfg)
+        if test_loader is not None:  # the final weights on the held-out test split
+            trainer.test(task, test_loader)
+            metrics.update({k: v for k, v in _floats(trainer.callback_metrics).items()
+                            if k.startswith("test/")})
+        _write_final(run_dir, metrics)
+        if run_cfg.trainer.enable_plots:
+            _write_confusion(task, trainer, test_loader or val_loader, run_dir,
+                             "test" if test_loader is not None else "val")
+    return metrics
+
+
+def _floats(values) -> dict:
+    out = {}
+    for k, v in values.items():
         try:
-            metrics[k] = float(v)
+            out[k] = float(v)
         except (TypeError, ValueError):
             continue
-    return metrics
+    return out
+
+
+def _write_final(run_dir, metrics):
+    import json
+
+    text = json.dumps(dict(sorted(metrics.items())), indent=2) + "\n"
+    tmp = Path(run_dir) / "metrics.json.tmp"
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, Path(run_dir) / "metrics.json")
+
+
+def _write_confusion(task, trainer, loader, run_dir, split):
+    """confusion_matrix.csv/.png of a multi-class run on ``split`` (never fails the run)."""
+    if loader is None:
+        return
+    from .confusion import confusion_matrix, write_confusion_matrix
+
+    try:
+        cm = confusion_matrix(task, loader, device=trainer.device)
+        if cm is not None:
+            classes = getattr(loader.dataset, "classes", None)
+            write_confusion_matrix(cm, run_dir, classes=classes, title=split)
+    except Exception as e:  # noqa: BLE001 - a plot must not lose the finished run
+        import warnings
+
+        warnings.warn(f"could not write the confusion matrix: {type(e).__name__}: {e}",
+                      stacklevel=2)
