@@ -264,3 +264,18 @@ def test_weight_norm():
     assert m.weight_g.grad is not None and m.weight_v.grad is not None
     nn.utils.remove_weight_norm(m)
     assert "weight" in dict(m.named_parameters())
+
+
+def test_none_parameters_are_not_state():
+    """Linear(bias=False).bias / Conv2d(bias=False) are absent from the state_dict and
+    neither missing when loading it nor accepted when a file has them (PyTorch's rule)."""
+    for m in (nn.Linear(3, 4, bias=False), nn.Conv2d(1, 2, 3, bias=False)):
+        sd = m.state_dict()
+        assert list(sd) == ["weight"]
+        other = type(m)(*((3, 4) if isinstance(m, nn.Linear) else (1, 2, 3)), bias=False)
+        assert other.load_state_dict(sd) is not None
+        np.testing.assert_array_equal(other.weight.detach().numpy(), m.weight.detach().numpy())
+        with pytest.raises(RuntimeError, match='Unexpected key\\(s\\) in state_dict: "bias"'):
+            other.load_state_dict({**sd, "bias": kt.zeros(4)})
+    net = nn.Sequential(nn.Conv2d(1, 2, 3, bias=False), nn.BatchNorm2d(2))
+    net.load_state_dict(net.state_dict())

@@ -496,14 +496,14 @@ class Module:
                  error_msgs)
         persistent = {k: v for k, v in self._buffers.items()
                       if k not in self._non_persistent_buffers_set}
-        local = itertools.chain(self._parameters.items(), persistent.items())
-        for name, param in local:
+        # as in PyTorch, a None entry (Linear(bias=False).bias) is not part of the state
+        local = {k: v for k, v in itertools.chain(self._parameters.items(), persistent.items())
+                 if v is not None}
+        for name, param in local.items():
             key = prefix + name
             if key not in state_dict:
                 if strict:
                     missing_keys.append(key)
-                continue
-            if param is None:
                 continue
             src = state_dict[key]
             if not isinstance(src, Tensor):
@@ -527,8 +527,7 @@ class Module:
                 if key.startswith(prefix):
                     rest = key[len(prefix):]
                     head = rest.split(".", 1)[0]
-                    if head not in self._modules and "." not in rest and \
-                            head not in self._parameters and head not in self._buffers:
+                    if head not in self._modules and "." not in rest and head not in local:
                         unexpected_keys.append(key)
                     elif "." in rest and head not in self._modules:
                         unexpected_keys.append(key)
