@@ -163,7 +163,8 @@ def sequence_run(tmp_path, registered):
 
 
 def test_literal_and_batched_readers_and_grid_writers(sequence_run, tmp_path, monkeypatch):
-    monkeypatch.setattr(ev, "PREDICT_READERS", dict(ev.PREDICT_READERS))
+    monkeypatch.setattr(ev, "PREDICT_READERS", {k: v for k, v in ev.PREDICT_READERS.items()
+                                                if k != ":text"})  # a text plugin's
     monkeypatch.setattr(ev, "BATCHED_READERS", set(ev.BATCHED_READERS))
     monkeypatch.setattr(ev, "GRID_WRITERS", dict(ev.GRID_WRITERS))
     seen = {}
@@ -197,6 +198,17 @@ def test_literal_and_batched_readers_and_grid_writers(sequence_run, tmp_path, mo
     assert (tmp_path / "g.png").read_bytes() == b"png"
     with pytest.raises(ConfigError, match="no grid writer"):
         ev.predict_run(sequence_run, ["5 2"], grid=tmp_path / "h.png")
+    # inputs of two extensions drawn by the same writer share one grid
+    ev.register_reader(".tk2", read_tok, batched=True)
+    ev.register_grid_writer(".tk2", grid)
+    tk2 = tmp_path / "one.tk2"
+    tk2.write_text("7 1\n")
+    ev.predict_run(sequence_run, [tok, tk2], grid=tmp_path / "both.png")
+    assert [i for i, _ in seen["grid"]] == [str(tok), str(tok), str(tk2)]
+    assert (tmp_path / "both.png").is_file() and not list(tmp_path.glob("both_*"))
+    # a missing file with a known extension is a mistyped path, not text
+    with pytest.raises(ConfigError, match="no such input file or folder: gone.tok"):
+        ev.predict_run(sequence_run, ["gone.tok"])
 
 
 def test_without_a_literal_reader_a_missing_path_is_an_error(sequence_run, monkeypatch):

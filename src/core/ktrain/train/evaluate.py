@@ -336,7 +336,8 @@ def evaluate_run(run_dir_or_ckpt, split: str = "val", overrides=(), ckpt="auto",
 def collect_inputs(inputs, readers=None) -> list:
     """The inputs meant by ``inputs``: files, folders (their files with a known
     extension, sorted) and, when a ``":text"`` reader is registered, literal strings
-    (items that are not existing paths; returned as ``str``, files as ``Path``).
+    (items that are not existing paths and do not look like one, i.e. end in a known
+    extension or a slash; returned as ``str``, files as ``Path``).
     Raises ConfigError for missing paths and unknown extensions."""
     readers = PREDICT_READERS if readers is None else readers
     exts = sorted(e for e in readers if e != LITERAL)
@@ -356,13 +357,19 @@ def collect_inputs(inputs, readers=None) -> list:
                                   f"supported: {', '.join(exts)} (plugins add "
                                   "more through ktrain.train.evaluate.register_reader)")
             files.append(p)
-        elif LITERAL in readers:
+        elif LITERAL in readers and not _path_like(str(item), readers):
             files.append(str(item))
         else:
             raise ConfigError(f"no such input file or folder: {item}")
     if not files:
         raise ConfigError("no inputs given")
     return files
+
+
+def _path_like(item: str, readers) -> bool:
+    """A missing ``x.png`` / ``data/`` is a mistyped path, not literal text."""
+    return item.endswith(("/", os.sep)) or (
+        Path(item).suffix.lower() in readers and " " not in item)
 
 
 def _kind(item) -> str:
@@ -503,24 +510,30 @@ def predict_run(run_dir, inputs, top_k: int = 1, overrides=(), ckpt="auto",
 
 def write_grids(records, files, path, context) -> list[Path]:
     """Draw the inputs with their predictions through the plugins' grid writers: one
-    PNG at ``path``, or ``<stem>_<ext>.png`` each when inputs of several kinds have one.
+    PNG at ``path`` (inputs of several extensions with the same writer share it), or
+    ``<stem>_<ext>.png`` per writer when different writers draw different inputs.
     Raises ConfigError when no writer is registered for any of the inputs."""
     kinds = {str(f): _kind(f) for f in files}
-    by_kind: dict = {}
+    by_writer: dict = {}
+    missing = set()
     for r in records:
-        by_kind.setdefault(kinds.get(r["input"], ""), []).append(r)
-    drawable = {k: v for k, v in by_kind.items() if k in GRID_WRITERS}
-    if not drawable:
+        kind = kinds.get(r["input"], "")
+        writer = GRID_WRITERS.get(kind)
+        if writer is None:
+            missing.add(kind)
+            continue
+        by_writer.setdefault(writer, (kind, []))[1].append(r)
+    if not by_writer:
         have = ", ".join(sorted(GRID_WRITERS)) or "none (install a plugin such as ktrain-vision)"
         raise ConfigError(f"--grid: no grid writer for the inputs' formats "
-                          f"({', '.join(sorted(by_kind))}); writers exist for: {have}")
+                          f"({', '.join(sorted(missing))}); writers exist for: {have}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     out = []
-    for kind, recs in drawable.items():
-        target = path if len(drawable) == 1 else \
+    for writer, (kind, recs) in by_writer.items():
+        target = path if len(by_writer) == 1 else \
             path.with_name(f"{path.stem}_{kind.strip('.:')}{path.suffix or '.png'}")
-        out.append(Path(GRID_WRITERS[kind](recs, target, context) or target))
+        out.append(Path(writer(recs, target, context) or target))
     return out
 
 
