@@ -1,0 +1,1 @@
+"""Config groups of ktrain-audio (data/, model/), found through pkg://ktrain_audio.conf."""
