@@ -248,3 +248,20 @@ def test_import_is_cheap():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == "[]", out
+
+
+@pytest.mark.parametrize("key", ["vision", "text", "audio"])
+def test_known_plugins_table_matches_the_installed_plugins(key):
+    """Every name the 'pip install' hint table promises is registered by that plugin."""
+    import importlib.util
+
+    from ktrain import plugins
+    from ktrain.registry import KNOWN_PLUGINS, get_registry
+
+    if importlib.util.find_spec(f"ktrain_{key}") is None:
+        pytest.skip(f"ktrain_{key} is not installed")
+    plugins.load_plugins()
+    for kind, names in KNOWN_PLUGINS[key]["provides"].items():
+        reg = get_registry(kind)
+        missing = [n for n in names if f"{key}.{n}" not in reg.names()]
+        assert not missing, f"{key} {kind}s in KNOWN_PLUGINS but not registered: {missing}"
