@@ -41,6 +41,10 @@ from .sweep_cmd import register as _register_sweep_cmd  # noqa: E402
 
 _register_sweep_cmd(app)
 
+from .generate_cmd import register as _register_generate_cmd  # noqa: E402
+
+_register_generate_cmd(app)
+
 
 @app.command()
 def info():

@@ -1,0 +1,186 @@
+"""``ktrain generate``: sample text from a trained language-model run, streamed to the
+terminal token by token.
+
+Generic over plugins: the run's saved config rebuilds the model (``ktrain.registry.
+MODELS``) and the dataset (for its ``encode``/``decode``: the vocabulary the run was
+trained with); the checkpoint's weights are loaded and ``model.stream(...)`` (or
+``model.generate(..., callback=...)``) yields the new tokens.
+
+Exit codes as for ``fit``: 0 success; 2 a user error (missing run directory or
+checkpoint, a model without ``generate``, a dataset without an encoder, a prompt that
+encodes to nothing); 1 a failure while running (``--debug`` shows its traceback).
+
+Mounted on the main app with :func:`register` (``register(app)``).
+"""
+from __future__ import annotations
+
+import inspect
+import sys
+from typing import Annotated
+
+import typer
+
+from .eval_cmd import _CKPT_HELP
+from .fit_cmd import _fail
+
+__all__ = ["generate_cmd", "generate_run", "register"]
+
+
+def _strip_prefix(state: dict, model) -> dict:
+    """The model's entries of a task state_dict (``model.x`` -> ``x``)."""
+    own = set(model.state_dict())
+    if own & set(state):
+        return {k: v for k, v in state.items() if k in own}
+    for prefix in ("model.", "net.", "module."):
+        sub = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+        if sub and set(sub) & own:
+            return sub
+    return state
+
+
+def load_generator(run, ckpt="auto", overrides=(), device="cpu"):
+    """``(model, dataset, checkpoint path)`` of a run directory (or a checkpoint file):
+    the model with the checkpoint's weights, in eval mode, and the run's dataset
+    (val split, else train) whose ``encode``/``decode`` map text to ids and back."""
+    from ..config import ConfigError
+    from ..registry import MODELS
+    from ..train.checkpoint import load_checkpoint
+    from ..train.evaluate import _dataset, choose_checkpoint, load_run, resolve_run
+    from ..train.run import _user_error
+
+    run_dir, given = resolve_run(run)
+    ckpt_path = given if given is not None else choose_checkpoint(run_dir, ckpt)
+    cfg = load_run(run_dir, overrides)
+    try:
+        model = MODELS.build(cfg.model.to_dict())
+    except Exception as e:  # noqa: BLE001
+        raise _user_error(f"model (model: {cfg.model.name})", e) from None
+    if not (callable(getattr(model, "stream", None)) or
+            callable(getattr(model, "generate", None))):
+        raise ConfigError(f"the model of {run_dir} ({type(model).__name__}) cannot generate "
+                          "text: it has no generate()/stream() method (a language-model "
+                          "run such as conf/char_lm.yaml is needed)")
+    try:
+        state = load_checkpoint(ckpt_path)["state_dict"]
+    except Exception as e:  # noqa: BLE001
+        raise ConfigError(f"cannot read the checkpoint {ckpt_path}: {e}") from None
+    model.load_state_dict(_strip_prefix(state, model))
+    model = model.to(device)
+    model.eval()
+    ds = None
+    for split in ("val", "train"):
+        try:
+            ds = _dataset(cfg, split)
+        except Exception:  # noqa: BLE001 - try the next split
+            ds = None
+        if ds is not None:
+            break
+    if ds is None or not (callable(getattr(ds, "encode", None)) and
+                          callable(getattr(ds, "decode", None))):
+        raise ConfigError(f"the dataset of {run_dir} ({cfg.data.name}) has no encode()/"
+                          "decode(): cannot turn the prompt into tokens")
+    return model, ds, ckpt_path
+
+
+def generate_run(run, prompt: str, max_new_tokens: int = 200, temperature: float = 1.0,
+                 top_k: int | None = None, top_p: float | None = None,
+                 seed: int | None = None, ckpt="auto", overrides=(), device="cpu"):
+    """Yield the decoded text of the continuation piece by piece (library side of
+    ``ktrain generate``). Each piece is what the new token adds to the decoded text
+    (a multi-byte character is held back until it is complete)."""
+    from ..config import ConfigError
+
+    if int(max_new_tokens) < 0:
+        raise ConfigError(f"--max-new-tokens must be >= 0, got {max_new_tokens}")
+    if top_p is not None and not 0.0 < float(top_p) <= 1.0:
+        raise ConfigError(f"--top-p must lie in (0, 1], got {top_p}")
+    if top_k is not None and int(top_k) < 1:
+        raise ConfigError(f"--top-k must be >= 1, got {top_k}")
+    model, ds, _ = load_generator(run, ckpt, overrides, device)
+    ids = list(ds.encode(prompt))
+    if not ids:
+        raise ConfigError(f"the prompt {prompt!r} encodes to no tokens; give a longer --prompt")
+    kw = {"temperature": temperature, "top_k": top_k, "top_p": top_p, "seed": seed}
+    gen = getattr(model, "stream", None) or model.generate
+    n_vocab = getattr(ds, "vocab_size", None)
+    if n_vocab is not None and "num_tokens" in inspect.signature(gen).parameters:
+        kw["num_tokens"] = int(n_vocab)  # a model table larger than the vocabulary
+    if callable(getattr(model, "stream", None)):
+        steps = model.stream([ids], int(max_new_tokens), **kw)
+    else:  # a model with generate(callback=...) only: collect, then yield
+        got = []
+        model.generate([ids], int(max_new_tokens), callback=got.append, **kw)
+        steps = iter(got)
+    # decode prompt + new tokens and print what the new ones add: word-level decoders
+    # join with separators and byte-level ones complete characters across tokens
+    base = ds.decode(ids)
+    new, shown = [], base
+    for step in steps:
+        new.append(int(step[0]))
+        text = ds.decode(ids + new)
+        if text.endswith("\ufffd"):  # an incomplete multi-byte character: wait for more
+            continue
+        if text.startswith(shown):
+            piece, shown = text[len(shown):], text
+        else:  # a decoder that rewrote earlier text: print the whole new tail
+            piece, shown = ds.decode(new), text
+        if piece:
+            yield piece
+    text = ds.decode(ids + new) if new else shown
+    if len(text) > len(shown) and text.startswith(shown):
+        yield text[len(shown):]
+
+
+def generate_cmd(
+    run: Annotated[str, typer.Argument(
+        metavar="RUN_DIR", help="A language-model run directory (or one of its checkpoint "
+        "files).")],
+    prompt: Annotated[str, typer.Option(
+        "--prompt", "-p", help="The text to continue.")] = "\n",
+    max_new_tokens: Annotated[int, typer.Option(
+        "--max-new-tokens", "-n", help="How many tokens to generate.")] = 200,
+    temperature: Annotated[float, typer.Option(
+        "--temperature", "-t", help="Sampling temperature (0: greedy).")] = 1.0,
+    top_k: Annotated[int | None, typer.Option(
+        "--top-k", "-k", help="Sample among the k most likely tokens only.")] = None,
+    top_p: Annotated[float | None, typer.Option(
+        "--top-p", help="Nucleus sampling: the smallest set of tokens with this "
+        "probability mass.")] = None,
+    seed: Annotated[int | None, typer.Option(
+        "--seed", help="Seed of the sampler (the same seed gives the same text).")] = None,
+    ckpt: Annotated[str, typer.Option("--ckpt", help=_CKPT_HELP)] = "auto",
+    device: Annotated[str, typer.Option(
+        "--device", help="cpu or cuda[:N].")] = "cpu",
+    no_prompt: Annotated[bool, typer.Option(
+        "--no-prompt", help="Print only the generated text, not the prompt.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks.")] = False,
+):
+    """Generate text with a trained language model, streaming it as it is sampled.
+
+    Example: [bold]ktrain generate outputs/char_lm/2026-01-01_12-00-00_000000
+    --prompt "ROMEO:" --max-new-tokens 300 --top-k 10 --seed 0[/bold]
+    """
+    out = sys.stdout
+    try:
+        pieces = generate_run(run, prompt, max_new_tokens, temperature, top_k, top_p, seed,
+                              ckpt, device=device)
+        first = True
+        for piece in pieces:
+            if first and not no_prompt:
+                out.write(prompt)
+            first = False
+            out.write(piece)
+            out.flush()
+        if first and not no_prompt:  # nothing generated (e.g. --max-new-tokens 0)
+            out.write(prompt)
+        out.write("\n")
+        out.flush()
+    except typer.Exit:
+        raise
+    except Exception as e:  # noqa: BLE001
+        _fail(e, debug)
+
+
+def register(app: typer.Typer) -> None:
+    """Mount ``generate`` on ``app``."""
+    app.command("generate")(generate_cmd)
