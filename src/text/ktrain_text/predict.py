@@ -1,0 +1,48 @@
+"""``ktrain predict RUN "some text"``: the ``:text`` literal reader for text runs.
+
+A literal input (not an existing path) reaches this reader as a ``str``; it is encoded
+with the run's dataset encoder (``context.dataset.encode``, the vocabulary the run was
+trained with) into int64 token ids of shape ``(1, L)``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["read_text_literal", "register_readers"]
+
+
+def _user_error(msg):
+    try:
+        from ktrain.config import ConfigError
+    except ImportError:  # pragma: no cover
+        return ValueError(msg)
+    return ConfigError(msg)
+
+
+def read_text_literal(text, context) -> np.ndarray:
+    """Token ids ``(1, L)`` of ``text`` under the run's dataset encoder."""
+    ds = getattr(context, "dataset", None)
+    encode = getattr(ds, "encode", None)
+    if encode is None:
+        raise _user_error("text input needs a run whose dataset has an encoder (a "
+                          "ktrain_text dataset): this run's dataset "
+                          f"({type(ds).__name__ if ds is not None else 'none'}) has no "
+                          "encode()")
+    ids = np.asarray(encode(str(text)), dtype=np.int64).reshape(-1)
+    if ids.size == 0:
+        pad = getattr(ds, "pad_index", 0)
+        ids = np.array([pad], dtype=np.int64)
+    return ids[None, :]
+
+
+def register_readers() -> None:
+    """Register the ``:text`` reader with ``ktrain.train.evaluate`` (when the core has
+    batched readers; an older core simply has no text prediction)."""
+    try:
+        from ktrain.train.evaluate import register_reader
+    except ImportError:  # pragma: no cover
+        return
+    try:
+        register_reader(":text", read_text_literal, batched=True, override=True)
+    except TypeError:  # a core without batched readers
+        pass

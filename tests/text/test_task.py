@@ -1,0 +1,67 @@
+"""LanguageModelingTask through the Trainer and the TASKS registry; the plugin's
+registrations and the ':text' predict reader."""
+import math
+
+import ktrain
+import numpy as np
+import pytest
+from ktrain.train import Trainer
+from ktrain.utils.data import DataLoader
+from ktrain_text.datasets import LanguageModelingDataset
+from ktrain_text.models import GPT
+from ktrain_text.tasks import LanguageModelingTask
+
+
+def test_lm_task_logs_loss_perplexity_bpc(corpus):
+    tr = LanguageModelingDataset([corpus], split="train", block_size=16, samples_per_epoch=64)
+    va = LanguageModelingDataset([corpus], split="val", block_size=16)
+    ktrain.manual_seed(0)
+    model = GPT(tr.vocab_size, block_size=16, n_layer=1, n_head=2, n_embd=16)
+    task = LanguageModelingTask(model, optimizer={"name": "adamw", "lr": 3e-3})
+    trainer = Trainer(max_epochs=2, enable_progress_bar=False, enable_checkpointing=False,
+                      loggers=False, enable_plots=False, seed=0)
+    trainer.fit(task, DataLoader(tr, batch_size=16), DataLoader(va, batch_size=16))
+    m = {k: float(v) for k, v in trainer.callback_metrics.items()}
+    assert m["val/loss"] < math.log(tr.vocab_size)                 # it learned something
+    assert math.isclose(m["val/perplexity"], math.exp(m["val/loss"]), rel_tol=1e-4)
+    assert math.isclose(m["val/bpc"], m["val/loss"] / math.log(2), rel_tol=1e-4)
+    assert "train/perplexity" in m
+
+
+def test_lm_task_dict_batches_and_errors():
+    model = GPT(10, block_size=8, n_layer=1, n_head=1, n_embd=8)
+    task = LanguageModelingTask(model)
+    x, y = task._split({"input_ids": ktrain.tensor([[1, 2, 3, 4]])})
+    assert x["input_ids"].shape == (1, 3) and y.numpy().tolist() == [[2, 3, 4]]
+    with pytest.raises(ValueError, match="metric"):
+        LanguageModelingTask(model, metrics=["accuracy"])
+    with pytest.raises(ValueError, match="cross_entropy"):
+        LanguageModelingTask(model, loss="mse")
+
+
+def test_plugin_registers_components():
+    from ktrain import plugins
+    from ktrain.registry import DATASETS, MODELS
+
+    plugins.load_plugins()
+    assert MODELS.get("textcnn").__name__ == "TextCNN"
+    assert MODELS.get("gpt").__name__ == "GPT"
+    assert DATASETS.get("text_classification").__name__ == "TextClassificationDataset"
+    try:
+        from ktrain.registry import TASKS
+    except ImportError:
+        pytest.skip("core without a TASKS registry")
+    assert TASKS.get("language_modeling") is LanguageModelingTask
+
+
+def test_text_literal_reader(sentiment_files):
+    from ktrain.train.evaluate import PredictContext
+    from ktrain_text.datasets import TextClassificationDataset
+    from ktrain_text.predict import read_text_literal
+
+    ds = TextClassificationDataset(sentiment_files)
+    ids = read_text_literal("great phone", PredictContext(dataset=ds))
+    assert ids.dtype == np.int64 and ids.shape == (1, 2)
+    assert read_text_literal("", PredictContext(dataset=ds)).shape == (1, 1)
+    with pytest.raises(ValueError, match="encode"):
+        read_text_literal("x", PredictContext(dataset=object()))
