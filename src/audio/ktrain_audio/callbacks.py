@@ -29,6 +29,7 @@ class SpectrogramPlot(Callback):
         self._clips = None
         self._labels = None
         self.path = None
+        self.titles = []
 
     def on_validation_epoch_start(self, trainer, task):
         self._clips, self._labels = [], []
@@ -61,24 +62,29 @@ class SpectrogramPlot(Callback):
     def on_fit_end(self, trainer, task):
         if not self._clips:
             return
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure  # no pyplot: the user's backend is left alone
 
         longest = max(c.shape[-1] for c in self._clips)   # variable-length batches
         clips = np.stack([np.pad(c, [(0, 0)] * (c.ndim - 1) + [(0, longest - c.shape[-1])])
                           for c in self._clips])
         mels = self._log_mels(clips)
         labels = self._labels if len(self._labels) == len(mels) else None
+        loader = getattr(trainer, "val_dataloaders", None)
+        classes = list(getattr(getattr(loader, "dataset", None), "classes", None) or [])
         n = len(mels)
-        fig, axes = plt.subplots(1, n, figsize=(3.2 * n, 3), squeeze=False)
+        fig = Figure(figsize=(3.2 * n, 3))
+        FigureCanvasAgg(fig)
+        axes = fig.subplots(1, n, squeeze=False)
+        self.titles = []
         for i, ax in enumerate(axes[0]):
             ax.imshow(mels[i], origin="lower", aspect="auto", cmap="magma")
             title = f"clip {i}"
             if labels is not None:
-                title = f"label {labels[i]}"
+                c = labels[i]
+                title = f"label {classes[c] if 0 <= c < len(classes) else c}"
             ax.set_title(title, fontsize=9)
+            self.titles.append(title)
             ax.set_xlabel("frame")
             ax.set_ylabel("mel bin" if i == 0 else "")
         fig.tight_layout()
@@ -86,4 +92,3 @@ class SpectrogramPlot(Callback):
         os.makedirs(root, exist_ok=True)
         self.path = os.path.join(root, self.filename)
         fig.savefig(self.path, dpi=100)
-        plt.close(fig)

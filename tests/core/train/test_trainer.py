@@ -124,6 +124,21 @@ def test_epoch_metrics_are_visible_to_callbacks_at_epoch_end(tmp_path):
     assert {"train/loss", "train/accuracy", "val/loss"} <= set(seen["train"])
 
 
+def test_callbacks_reach_the_fit_loaders(tmp_path):
+    seen = {}
+
+    class Probe(Callback):
+        def on_train_start(self, trainer, task):
+            seen["loaders"] = (trainer.train_dataloader, trainer.val_dataloaders)
+
+    x, y = blobs(48)
+    train, val = loader(x, y), loader(x, y)
+    trainer = quiet(tmp_path, callbacks=[Probe()])
+    assert trainer.train_dataloader is None and trainer.val_dataloaders is None
+    trainer.fit(ClassificationTask(mlp(), optimizer=sgd()), train, val)
+    assert seen["loaders"][0] is train and seen["loaders"][1] is val
+
+
 def test_log_epoch_value_is_batch_size_weighted_mean(tmp_path):
     class T(Task):
         def __init__(self):

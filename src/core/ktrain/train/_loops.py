@@ -100,6 +100,8 @@ class Loops:
             val_loader = None
         extra = task.configure_callbacks() or []
         self.callbacks += [cb for cb in extra if all(cb is not c for c in self.callbacks)]
+        # Lightning's names: callbacks reach the data (a dataset's classes ...) through them
+        self.train_dataloader, self.val_dataloaders = train_loader, val_loader
         self.num_training_batches = num_batches(train_loader, self.limit_train_batches)
         self.num_val_batches = 0 if val_loader is None else \
             num_batches(val_loader, self.limit_val_batches)

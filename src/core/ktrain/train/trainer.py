@@ -142,6 +142,7 @@ class Trainer(Loops):
         self.callback_metrics, self.logged_metrics, self.progress_bar_metrics = {}, {}, {}
         self.optimizers, self.lr_scheduler_configs, self.scaler = [], [], None
         self.num_training_batches, self.num_val_batches = None, 0
+        self.train_dataloader = self.val_dataloaders = None  # set by fit
         self._train_results, self._results = Results("train"), None
         self._batches_done, self._epoch_completed, self._epoch_start = 0, False, None
         self._resume_rng, self._dirty, self._stepped = None, False, False
