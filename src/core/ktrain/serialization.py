@@ -54,6 +54,7 @@ __all__ = [
     "FORMAT_NAME",
     "FORMAT_VERSION",
     "SerializationError",
+    "atomic_write_text",
     "load",
     "load_file",
     "save",
@@ -104,6 +105,12 @@ def _fsync_dir(path: str) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def atomic_write_text(path, text: str, encoding: str = "utf-8") -> None:
+    """Write ``text`` to ``path`` atomically: a reader sees the old file or the new one,
+    never a torn one (temp file + fsync + rename). For small JSON/YAML side files."""
+    _atomic_write(path, text.encode(encoding))
 
 
 def _atomic_write(path, data: bytes) -> None:

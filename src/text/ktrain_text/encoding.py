@@ -103,11 +103,11 @@ class WordEncoder:
                 "vocab": self.vocab.to_dict()}
 
     def save(self, path) -> Path:
+        from ktrain.serialization import atomic_write_text
+
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(self.to_dict(), ensure_ascii=False), encoding="utf-8")
-        tmp.replace(path)
+        atomic_write_text(path, json.dumps(self.to_dict(), ensure_ascii=False))
         return path
 
     def __repr__(self):

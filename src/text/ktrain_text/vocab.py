@@ -115,11 +115,11 @@ class Vocab:
 
     def save(self, path) -> Path:
         """Write ``{"itos": [...], "default_index": ...}`` as JSON (atomic rename)."""
+        from ktrain.serialization import atomic_write_text
+
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(self.to_dict(), ensure_ascii=False), encoding="utf-8")
-        tmp.replace(path)
+        atomic_write_text(path, json.dumps(self.to_dict(), ensure_ascii=False))
         return path
 
     @classmethod

@@ -415,10 +415,10 @@ def _floats(values) -> dict:
 def _write_final(run_dir, metrics):
     import json
 
-    text = json.dumps(dict(sorted(metrics.items())), indent=2) + "\n"
-    tmp = Path(run_dir) / "metrics.json.tmp"
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, Path(run_dir) / "metrics.json")
+    from ..serialization import atomic_write_text
+
+    atomic_write_text(Path(run_dir) / "metrics.json",
+                      json.dumps(dict(sorted(metrics.items())), indent=2) + "\n")
 
 
 def _write_confusion(task, trainer, loader, run_dir, split):
