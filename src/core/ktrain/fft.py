@@ -192,6 +192,21 @@ class _IRFFT(Op):
 # ---------------------------------------------------------------------- public API
 
 
+def _points(n, default, what) -> int:
+    """The signal length ``n`` (``default`` when None), checked to be positive."""
+    n = default if n is None else int(n)
+    if n < 1:
+        raise ValueError(f"{what}: invalid number of data points ({n}) specified")
+    return n
+
+
+def _c2c(input, n, dim, norm, inverse, what):
+    """fft / ifft: complex layout in and out along logical ``dim``."""
+    _check_layout(input, what)
+    axis = _logical_dim(dim, input.dim() - 1, what)
+    return _FFT.apply(input, _points(n, input.shape[axis], what), axis, _norm(norm), inverse)
+
+
 def fft(input: Tensor, n: int | None = None, dim: int = -1, norm: str | None = None) -> Tensor:
     """One-dimensional DFT of a complex tensor (layout ``(..., 2)``, see module doc).
 
@@ -202,12 +217,7 @@ def fft(input: Tensor, n: int | None = None, dim: int = -1, norm: str | None = N
 
         X = kt.fft.fft(kt.fft.complex(kt.tensor([1., 2., 3., 4.])))   # shape (4, 2)
     """
-    _check_layout(input, "fft")
-    axis = _logical_dim(dim, input.dim() - 1, "fft")
-    n = input.shape[axis] if n is None else int(n)
-    if n < 1:
-        raise ValueError(f"fft: invalid number of data points ({n}) specified")
-    return _FFT.apply(input, n, axis, _norm(norm), False)
+    return _c2c(input, n, dim, norm, False, "fft")
 
 
 def ifft(input: Tensor, n: int | None = None, dim: int = -1, norm: str | None = None) -> Tensor:
@@ -217,12 +227,7 @@ def ifft(input: Tensor, n: int | None = None, dim: int = -1, norm: str | None = 
 
         x = kt.fft.ifft(kt.fft.fft(z))   # == z
     """
-    _check_layout(input, "ifft")
-    axis = _logical_dim(dim, input.dim() - 1, "ifft")
-    n = input.shape[axis] if n is None else int(n)
-    if n < 1:
-        raise ValueError(f"ifft: invalid number of data points ({n}) specified")
-    return _FFT.apply(input, n, axis, _norm(norm), True)
+    return _c2c(input, n, dim, norm, True, "ifft")
 
 
 def rfft(input: Tensor, n: int | None = None, dim: int = -1, norm: str | None = None) -> Tensor:
@@ -235,9 +240,7 @@ def rfft(input: Tensor, n: int | None = None, dim: int = -1, norm: str | None = 
     if input.dim() < 1:
         raise ValueError("rfft expects a tensor with at least one dimension")
     axis = _logical_dim(dim, input.dim(), "rfft")
-    n = input.shape[axis] if n is None else int(n)
-    if n < 1:
-        raise ValueError(f"rfft: invalid number of data points ({n}) specified")
+    n = _points(n, input.shape[axis], "rfft")
     if not input.is_floating_point():
         input = input.to(B.get_default_dtype())
     return _RFFT.apply(input, n, axis, _norm(norm))
@@ -255,9 +258,7 @@ def irfft(input: Tensor, n: int | None = None, dim: int = -1,
     """
     _check_layout(input, "irfft")
     axis = _logical_dim(dim, input.dim() - 1, "irfft")
-    n = 2 * (input.shape[axis] - 1) if n is None else int(n)
-    if n < 1:
-        raise ValueError(f"irfft: invalid number of data points ({n}) specified")
+    n = _points(n, 2 * (input.shape[axis] - 1), "irfft")
     return _IRFFT.apply(input, n, axis, _norm(norm))
 
 
