@@ -224,3 +224,21 @@ def test_direct_registration_is_attributed(tmp_path, monkeypatch):
     assert "plugin 'fakedirect'" in LOSSES.entries()["fakedirect_loss"].origin
     plugins.reset_plugins()
     assert "fakedirect_loss" not in LOSSES
+
+
+def test_register_tables_namespaces_and_records_each_entry():
+    from ktrain.plugins import PluginInfo, _registries_for, _rollback
+    from ktrain.registry import MODELS, TASKS
+
+    info = PluginInfo("tbl")
+    regs = _registries_for(info)
+    try:
+        regs.register_tables(models={"net_a": "ktrain.models:MLP"},
+                             tasks={"task_a": "ktrain.train:ClassificationTask"})
+        assert "tbl.net_a" in MODELS.names() and "tbl.task_a" in TASKS.names()
+        assert info.components == {"models": ["tbl.net_a"], "tasks": ["tbl.task_a"]}
+        with pytest.raises(AttributeError):
+            regs.register_tables(widgets={"w": "x:y"})
+    finally:
+        _rollback(info)
+    assert "tbl.net_a" not in MODELS.names()

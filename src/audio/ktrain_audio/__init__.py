@@ -68,13 +68,8 @@ TASKS = {"ctc": "ktrain_audio.ctc:CTCTask"}
 def register(registries) -> None:
     """The ``ktrain.plugins`` entry point: add the audio components to ktrain's registries
     (namespaced ``audio.*`` by the plugin loader) and the audio readers of predict."""
-    for attr, table in (("datasets", DATASETS), ("transforms", TRANSFORMS),
-                        ("models", MODELS), ("callbacks", CALLBACKS), ("tasks", TASKS)):
-        reg = getattr(registries, attr, None)
-        if reg is None:  # an older core without that registry
-            continue
-        for name, target in table.items():
-            reg.register(name, target)
+    registries.register_tables(datasets=DATASETS, transforms=TRANSFORMS, models=MODELS,
+                               callbacks=CALLBACKS, tasks=TASKS)
     from .predict import register_predict
 
     register_predict()

@@ -10,6 +10,7 @@ where ``register(registries)`` adds its components::
     def register(registries):
         registries.models.register("resnet18", "ktrain_vision.models:resnet18")
         registries.datasets.register("mnist", "ktrain_vision.datasets:MNIST")
+        # or whole tables: registries.register_tables(models={...}, datasets={...})
 
 Names a plugin registers are namespaced by its entry-point name (``vision.resnet18``;
 a name that already holds a dot is kept as given) and also resolve bare (``resnet18``) when unique. Plugins are loaded once: on the first
@@ -132,10 +133,19 @@ def _registries_for(info: PluginInfo):
 
 
 class _Registries(SimpleNamespace):
-    """``registries.models`` / ``registries.MODELS`` / ``registries["models"]``."""
+    """``registries.models`` / ``registries.MODELS`` / ``registries["models"]``, and
+    ``registries.register_tables(models={"resnet18": "pkg.models:resnet18"}, ...)``."""
 
     def __getitem__(self, key):
         return getattr(self, key)
+
+    def register_tables(self, **tables) -> None:
+        """Register ``name -> target`` tables by registry attribute (``models=``,
+        ``datasets=``, ``tasks=`` ...); an unknown attribute is an AttributeError."""
+        for attr, table in tables.items():
+            reg = getattr(self, attr)
+            for name, target in table.items():
+                reg.register(name, target)
 
 
 def _rollback(info: PluginInfo) -> None:

@@ -97,13 +97,9 @@ DATASETS = {
 def register(registries) -> None:
     """The ``ktrain.plugins`` entry point: models, datasets, the language-modeling task
     and the ``:text`` predict reader."""
-    for name, target in MODELS.items():
-        registries.models.register(name, target)
-    for name, target in DATASETS.items():
-        registries.datasets.register(name, target)
-    tasks = getattr(registries, "tasks", None)
-    if tasks is not None:
-        tasks.register("language_modeling", "ktrain_text.tasks:LanguageModelingTask")
+    registries.register_tables(
+        models=MODELS, datasets=DATASETS,
+        tasks={"language_modeling": "ktrain_text.tasks:LanguageModelingTask"})
     from .predict import register_readers
 
     register_readers()

@@ -86,12 +86,7 @@ def register(registries) -> None:
     """The ``ktrain.plugins`` entry point: add the vision components to ktrain's
     registries (names are namespaced ``vision.*`` by the plugin loader) and the image
     readers of ``ktrain predict``."""
-    for name, target in DATASETS.items():
-        registries.datasets.register(name, target)
-    for name, target in TRANSFORMS.items():
-        registries.transforms.register(name, target)
-    for name, target in MODELS.items():
-        registries.models.register(name, target)
+    registries.register_tables(datasets=DATASETS, transforms=TRANSFORMS, models=MODELS)
     from .predict import register_predict
 
     register_predict()
