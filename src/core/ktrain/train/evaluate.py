@@ -284,16 +284,6 @@ def _dataset(run: RunConfig, split: str):
                           f"split {split!r})", e) from None
 
 
-def _floats(d):
-    out = {}
-    for k, v in (d or {}).items():
-        try:
-            out[k] = float(v)
-        except (TypeError, ValueError):
-            continue
-    return out
-
-
 # ------------------------------------------------------------------------ evaluate
 def evaluate_run(run_dir_or_ckpt, split: str = "val", overrides=(), ckpt="auto",
                  output=None, write: bool = True) -> dict:
@@ -302,7 +292,7 @@ def evaluate_run(run_dir_or_ckpt, split: str = "val", overrides=(), ckpt="auto",
     Returns ``{'split', 'run_dir', 'checkpoint', 'metrics': {name: float}, 'output'}``
     and (``write``) saves it as JSON to ``output`` (default ``<run>/eval_<split>.json``).
     """
-    from .run import make_loader
+    from .run import _floats, make_loader
 
     if split in ("validation", "valid"):
         split = "val"

@@ -173,8 +173,7 @@ def _build_test_loader(run: RunConfig):
     (no ``split`` argument, an unknown split, or an empty one)."""
     data = run.data.to_dict()
     try:
-        ds = DATASETS.build({**{k: v for k, v in data.items() if k not in _LOADER_KEYS},
-                             "split": "test"})
+        ds = _build_dataset(data, "test")
     except Exception:  # noqa: BLE001 - no test split is not an error
         return None
     if not _usable(ds):
@@ -403,8 +402,9 @@ def run_from_config(run_cfg: RunConfig, run_dir=None, overrides=(), resume=None,
 
 
 def _floats(values) -> dict:
+    """The entries of ``values`` that convert to float (metric tensors, numbers)."""
     out = {}
-    for k, v in values.items():
+    for k, v in (values or {}).items():
         try:
             out[k] = float(v)
         except (TypeError, ValueError):
