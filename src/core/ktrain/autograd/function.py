@@ -14,6 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from .grad_mode import STATE
+from .._threads import next_check as _threads_due, retune as _retune_threads
+from time import monotonic as _monotonic
 
 _new = object.__new__
 
@@ -203,6 +205,8 @@ class Op(Node):
     @classmethod
     def apply(cls, *args, **params):
         """Run the op on Tensors (and plain values); record a node when grad is needed."""
+        if _monotonic() >= _threads_due[0]:  # the BLAS thread policy's look (1/s at most)
+            _retune_threads()
         T = Tensor
         arrays = []
         rg = False

@@ -151,6 +151,7 @@ class TrainerConfig:
     limit_predict_batches: int | float | None = None
     num_sanity_val_steps: int = 0
     checkpoint_every_n_steps: int | None = None
+    num_threads: int | Literal["auto"] | None = "auto"
     callbacks: list[ComponentConfig] = field(default_factory=list)
     loggers: bool | list[str | ComponentConfig] | None = None
 

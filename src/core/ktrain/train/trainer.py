@@ -29,6 +29,7 @@ import sys
 import warnings
 
 from .. import _backend as B
+from .._threads import threads_policy
 from ..amp import autocast
 from . import checkpoint as _ckpt
 from ._loops import Loops, _note
@@ -71,6 +72,9 @@ class Trainer(Loops):
         num_sanity_val_steps: validation batches run before training (-1: all).
         checkpoint_every_n_steps: write ``checkpoints/last.ckpt`` every n optimizer steps.
         config: the run config, stored in checkpoints and given to loggers.
+        num_threads: BLAS threads while the Trainer runs: 'auto' (default: the cores
+            other processes leave free, re-checked every second; see ``ktrain._threads``),
+            a positive int, or None (leave the process's setting alone).
 
     Example::
 
@@ -91,7 +95,7 @@ class Trainer(Loops):
                  enable_progress_bar=True, enable_checkpointing=True, limit_train_batches=None,
                  limit_val_batches=None, limit_test_batches=None, limit_predict_batches=None,
                  num_sanity_val_steps=0, checkpoint_every_n_steps=None, grad_scaler=None,
-                 enable_plots=True, config=None):
+                 enable_plots=True, config=None, num_threads="auto"):
         if max_epochs is None:
             max_epochs = 1000 if max_steps in (None, -1) else -1
         self.max_epochs = int(max_epochs)
@@ -131,6 +135,8 @@ class Trainer(Loops):
         self.num_sanity_val_steps = num_sanity_val_steps
         self.checkpoint_every_n_steps = checkpoint_every_n_steps
         self._grad_scaler_arg, self.config = grad_scaler, config
+        self.num_threads = num_threads
+        self._threads = threads_policy(num_threads)   # checks the value now
         self.callbacks = list(callbacks or [])
         self.loggers = self._make_loggers(loggers)
         self._add_default_callbacks(enable_progress_bar, enable_checkpointing, enable_plots)
@@ -284,7 +290,7 @@ class Trainer(Loops):
     def _run(self, stage, fn, *args):
         status = "failed"
         try:
-            with self._interrupt:
+            with self._interrupt, self._threads:
                 out = fn(*args)
             status = "success"
             return out

@@ -193,6 +193,8 @@ def _worker_loop(iterable, dataset, index_queue, conn, done_event, auto_collatio
 
     writer = ShmWriter(shm_prefix)
     where = f"in DataLoader worker process {worker_id}"
+    from ... import _threads
+    _threads.set_num_threads(1)  # as PyTorch's workers: the main process owns the cores
     try:
         seed = seed_worker(base_seed, worker_id)
         _worker_info = WorkerInfo(id=worker_id, num_workers=num_workers, seed=seed,

@@ -1,0 +1,174 @@
+"""BLAS thread policy: set_num_threads/get_num_threads, the 'auto' policy's choice from
+the machine's load, the Trainer's num_threads, DataLoader workers on one thread."""
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+import ktrain as kt
+from ktrain import _threads
+from ktrain.utils.data import DataLoader, Dataset
+
+needs_blas = pytest.mark.skipif(not _threads._blas(), reason="no BLAS found by threadpoolctl")
+
+
+@pytest.fixture(autouse=True)
+def _restore_policy():
+    saved = (_threads._State.policy, _threads.next_check[0], _threads.get_num_threads(),
+             _threads._State.last)
+    yield
+    policy, due, count, last = saved
+    _threads._set_blas(count)
+    _threads._State.policy, _threads.next_check[0], _threads._State.last = policy, due, last
+
+
+@needs_blas
+def test_set_num_threads_fixes_the_count_and_stops_the_policy():
+    kt.set_num_threads(1)
+    assert kt.get_num_threads() == 1
+    assert _threads.get_threads_policy() == 1
+    assert _threads.next_check[0] == float("inf")
+    kt.set_num_threads(2)
+    assert kt.get_num_threads() == 2
+    kt.set_num_threads("auto")
+    assert _threads.get_threads_policy() == "auto" and _threads.next_check[0] == 0.0
+
+
+@pytest.mark.parametrize("bad", [0, -2, 1.5, True, "two", None])
+def test_set_num_threads_rejects_bad_values(bad):
+    with pytest.raises(ValueError, match="positive int or 'auto'"):
+        kt.set_num_threads(bad)
+
+
+@pytest.mark.parametrize("cores,others,want", [
+    (2, 0.0, 2), (2, 0.3, 2), (2, 0.6, 1), (2, 1.0, 1), (2, 5.0, 1),
+    (8, 0.0, 8), (8, 2.2, 6), (8, 2.6, 5), (1, 0.0, 1)])
+def test_choose_gives_the_free_cores(cores, others, want):
+    assert _threads.choose(cores, others) == want
+
+
+@needs_blas
+def test_retune_reads_other_processes_cpu(monkeypatch):
+    """Two looks one second apart: 2.0 s of machine-wide busy CPU, 0.9 s of it ours ->
+    1.1 cores busy elsewhere -> one thread on a 2-core machine; then idle -> two."""
+    samples = iter([(10.0, 1000, 5.0), (11.0, 1000 + 2 * _threads._TICK, 5.9),
+                    (12.0, 1000 + 2 * _threads._TICK + _threads._TICK, 6.85)])
+    monkeypatch.setattr(_threads, "_sample", lambda: next(samples))
+    monkeypatch.setattr(_threads, "num_cores", lambda: 2)
+    kt.set_num_threads("auto")
+    _threads._State.current = None
+    _threads.retune()                      # first look: a baseline only
+    assert _threads.next_check[0] > time.monotonic()
+    _threads.retune()
+    assert kt.get_num_threads() == 1
+    _threads.retune()                      # 1.0 s busy, 0.95 s ours -> idle elsewhere
+    assert kt.get_num_threads() == 2
+
+
+@needs_blas
+def test_fixed_policy_ignores_retune(monkeypatch):
+    kt.set_num_threads(2)
+    monkeypatch.setattr(_threads, "_sample", lambda: pytest.fail("sampled a fixed policy"))
+    _threads.retune()
+    assert kt.get_num_threads() == 2 and _threads.next_check[0] == float("inf")
+
+
+@needs_blas
+@pytest.mark.skipif(_threads.num_cores() < 2 or _threads._busy_ticks() is None,
+                    reason="needs 2 cores and /proc/stat")
+def test_auto_policy_backs_off_beside_a_busy_process():
+    """The real thing: with a spinning competitor process the policy drops to
+    cores - 1 threads within a few seconds of ops (more load only lowers it further)."""
+    spin = subprocess.Popen([sys.executable, "-c",
+                             "import time\nt=time.time()\nwhile time.time()-t<20: pass"])
+    try:
+        kt.set_num_threads("auto")
+        x = kt.randn(128, 128)
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 3.5:
+            x @ x
+        assert kt.get_num_threads() <= _threads.num_cores() - 1
+    finally:
+        spin.kill()
+        spin.wait()
+
+
+def test_dispatcher_looks_at_most_once_per_second():
+    """The per-op look is one clock read: 100k no-grad adds stay far below 1 s of
+    overhead (the policy itself reads /proc/stat at most once per second)."""
+    kt.set_num_threads("auto")
+    a = kt.ones(4)
+    calls = []
+    orig = _threads.retune
+    try:
+        _threads_mod = sys.modules["ktrain.autograd.function"]
+        _threads_mod._retune_threads = lambda: (calls.append(1), orig())
+        t0 = time.monotonic()
+        for _ in range(20000):
+            a + a
+        elapsed = time.monotonic() - t0
+    finally:
+        _threads_mod._retune_threads = orig
+    assert len(calls) <= elapsed + 2
+
+
+@needs_blas
+def test_trainer_num_threads_applies_during_fit_and_restores(tmp_path):
+    from ktrain import nn
+    from ktrain.train import Callback, RegressionTask, Trainer
+    from ktrain.utils.data import TensorDataset
+
+    seen = []
+
+    class Probe(Callback):
+        def on_train_batch_end(self, trainer, *a, **k):
+            seen.append(kt.get_num_threads())
+
+    kt.set_num_threads(2)
+    x = kt.randn(16, 3)
+    loader = DataLoader(TensorDataset(x, x.sum(1, keepdim=True)), batch_size=8)
+    trainer = Trainer(max_epochs=1, num_threads=1, default_root_dir=tmp_path, loggers=False,
+                      enable_progress_bar=False, enable_checkpointing=False,
+                      enable_plots=False, callbacks=[Probe()])
+    trainer.fit(RegressionTask(nn.Linear(3, 1), optimizer=dict(name="sgd", lr=0.1)), loader)
+    assert seen == [1, 1]
+    assert kt.get_num_threads() == 2 and _threads.get_threads_policy() == 2
+
+
+@pytest.mark.parametrize("bad", [0, -1, "many"])
+def test_trainer_rejects_bad_num_threads(bad):
+    from ktrain.train import Trainer
+
+    with pytest.raises(ValueError, match="num_threads"):
+        Trainer(num_threads=bad)
+
+
+class _Threads(Dataset):
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, i):
+        return np.array(kt.get_num_threads())
+
+
+@needs_blas
+def test_dataloader_workers_use_one_thread():
+    kt.set_num_threads(2)
+    got = [int(b) for b in DataLoader(_Threads(), batch_size=None, num_workers=2)]
+    assert got == [1, 1, 1, 1]
+    assert kt.get_num_threads() == 2
+
+
+def test_env_variable_fixes_the_policy():
+    code = ("import ktrain, ktrain._threads as t; "
+            "print(t.get_threads_policy(), ktrain.get_num_threads())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**__import__("os").environ, "KTRAIN_NUM_THREADS": "1"},
+                         check=True).stdout.split()
+    assert out[0] == "1" and (out[1] == "1" or not _threads._blas())
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**__import__("os").environ, "OPENBLAS_NUM_THREADS": "1"},
+                         check=True).stdout.split()
+    assert out[0] == "env"
