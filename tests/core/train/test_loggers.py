@@ -205,6 +205,24 @@ def test_plot_metrics_from_jsonl(tmp_path):
     assert png_size(tmp_path / "lr.png")[0] > png_size(tmp_path / "loss.png")[0]  # 2 panels
 
 
+def test_plot_axes_have_labels(tmp_path, monkeypatch):
+    """Every panel names its y axis (the loss plot had none) and its x axis (step)."""
+    pytest.importorskip("matplotlib")
+    from ktrain.train.loggers import plots
+
+    figures = {}
+    save = plots._save
+    monkeypatch.setattr(plots, "_save", lambda fig, path: figures.setdefault(
+        path.name, fig) and save(fig, path))
+    write_run(JSONLLogger(tmp_path))
+    plot_metrics(tmp_path)
+    labels = {name: [(ax.get_xlabel(), ax.get_ylabel()) for ax in fig.axes
+                     if ax.get_visible()] for name, fig in figures.items()}
+    assert labels["loss.png"] == [("step", "loss")]
+    assert labels["metrics.png"] == [("step", "accuracy")]
+    assert labels["lr.png"] == [("step", "learning rate"), ("step", "momentum")]
+
+
 def test_plot_metrics_from_csv_skips_absent(tmp_path):
     pytest.importorskip("matplotlib")
     write_run(CSVLogger(tmp_path), with_lr=False)

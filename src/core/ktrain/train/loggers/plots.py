@@ -153,12 +153,12 @@ def plot_metrics(log_dir, out_dir=None, records: list[dict] | None = None) -> li
     out_dir.mkdir(parents=True, exist_ok=True)
     if loss_names:
         fig, (ax,) = _new_figure(1)
-        _draw(ax, series, loss_names, "loss")
+        _draw(ax, series, loss_names, "loss", ylabel="loss")
         written.append(_save(fig, out_dir / "loss.png"))
     if panels:
         fig, axes = _new_figure(len(panels))
         for ax, (metric, names) in zip(axes, sorted(panels.items())):
-            _draw(ax, series, names, metric, log_ok=False)
+            _draw(ax, series, names, metric, ylabel=metric, log_ok=False)
         written.append(_save(fig, out_dir / "metrics.png"))
     if lr_names:
         kinds = {"learning rate": [n for n in lr_names if not n.endswith(("-momentum",
@@ -168,6 +168,6 @@ def plot_metrics(log_dir, out_dir=None, records: list[dict] | None = None) -> li
         kinds = {k: v for k, v in kinds.items() if v}
         fig, axes = _new_figure(len(kinds))
         for ax, (kind, names) in zip(axes, kinds.items()):
-            _draw(ax, series, names, kind, log_ok=kind == "learning rate")
+            _draw(ax, series, names, kind, ylabel=kind, log_ok=kind == "learning rate")
         written.append(_save(fig, out_dir / "lr.png"))
     return written
