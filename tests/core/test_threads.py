@@ -172,3 +172,12 @@ def test_env_variable_fixes_the_policy():
                          env={**__import__("os").environ, "OPENBLAS_NUM_THREADS": "1"},
                          check=True).stdout.split()
     assert out[0] == "env"
+
+
+def test_info_reports_the_policy():
+    from ktrain.cli.info import collect
+
+    kt.set_num_threads("auto")
+    assert collect()["blas thread policy"].startswith("auto")
+    kt.set_num_threads(1)
+    assert collect()["blas thread policy"] == "fixed: 1"

@@ -27,6 +27,17 @@ def _blas():
     return name, threads
 
 
+def _policy() -> str:
+    from .. import _threads
+
+    p = _threads.get_threads_policy()
+    if p == "auto":
+        return "auto (the cores other processes leave free; KTRAIN_NUM_THREADS=n fixes it)"
+    if p == "env":
+        return "fixed by OPENBLAS_NUM_THREADS/OMP_NUM_THREADS/MKL_NUM_THREADS"
+    return f"fixed: {p}"
+
+
 def collect() -> dict:
     """A dict of the facts ``ktrain info`` prints."""
     import numpy as np
@@ -42,6 +53,7 @@ def collect() -> dict:
         "blas": blas,
         "blas threads": threads if threads is not None else
         os.environ.get("OMP_NUM_THREADS", f"default ({os.cpu_count()} cores)"),
+        "blas thread policy": _policy(),
         "cpu cores": os.cpu_count(),
         "default dtype": ktrain.get_default_dtype().name,
     }
