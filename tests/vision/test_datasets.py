@@ -3,6 +3,7 @@ CIFAR binary and pickle (and malicious pickles), SVHN .mat; corrupted and missin
 import os
 import pickle
 import struct
+import sys
 
 import ktrain
 import numpy as np
@@ -241,3 +242,19 @@ def test_svhn_mat(tmp_path):
     (tmp_path / "test_32x32.mat").write_bytes(b"garbage" * 10)
     with pytest.raises(ValueError, match="test_32x32.mat"):
         D.SVHN(tmp_path, split="test")
+
+
+def test_svhn_without_scipy_names_the_extra(tmp_path, monkeypatch):
+    """scipy is an optional extra of ktrain-vision (only SVHN's .mat files need it): without
+    it the error names the file and the pip command, and nothing else needs scipy."""
+    from pathlib import Path
+
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    (tmp_path / "test_32x32.mat").write_bytes(b"MATLAB 5.0 MAT-file")
+    monkeypatch.setitem(sys.modules, "scipy", None)
+    monkeypatch.setitem(sys.modules, "scipy.io", None)
+    with pytest.raises(ImportError, match=r'test_32x32\.mat.*pip install "ktrain-vision\[svhn\]"'):
+        D.SVHN(tmp_path, split="test")
+    meta = tomllib.loads((Path(__file__).parents[2] / "src/vision/pyproject.toml").read_text())
+    assert not any(d.startswith("scipy") for d in meta["project"]["dependencies"])
+    assert meta["project"]["optional-dependencies"]["svhn"] == ["scipy>=1.11"]

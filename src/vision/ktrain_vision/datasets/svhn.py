@@ -77,8 +77,13 @@ class SVHN(ArrayImageDataset):
 
     @staticmethod
     def _read(path):
-        import scipy.io as sio
-
+        try:
+            import scipy.io as sio
+        except ImportError:
+            raise ImportError(
+                f"SVHN: reading {path} needs scipy (an optional dependency of "
+                f"ktrain-vision): pip install \"ktrain-vision[svhn]\" (or, from a ktrain "
+                f"checkout: pip install -e \"src/vision[svhn]\")") from None
         try:
             mat = sio.loadmat(str(path))
         except Exception as e:  # noqa: BLE001 - scipy raises many kinds for bad files
