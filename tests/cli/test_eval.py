@@ -154,6 +154,22 @@ def test_predict_npy_and_csv_prints_classes_and_writes_json(app, fitted):
     assert [r["class"] for r in lib] == [recs[1]["class"], recs[2]["class"]]
 
 
+def test_predict_does_not_cut_paths_when_not_a_terminal(app, fitted):
+    """Piped or redirected output (CliRunner is not a TTY) keeps whole paths and top-k
+    columns: rich used to squeeze the table into 80 columns, cutting or folding them (the
+    other tests here pass COLUMNS=200 to get around it)."""
+    run_dir, _ = fitted
+    deep = Path("a_rather_long_folder_name_for_inputs") / ("subfolder_" * 6) / "sample_0.npy"
+    deep.parent.mkdir(parents=True)
+    np.save(deep, np.zeros((2, 16), np.float32))
+    out = _ok(CliRunner().invoke(app, ["predict", str(run_dir), str(deep), "--top-k", "3"],
+                                 env={"COLUMNS": "80"}))
+    assert "…" not in out
+    lines = [line for line in out.splitlines() if "sample_0.npy" in line]
+    assert len(lines) == 2 and all(str(deep) in line for line in lines)
+    assert all(line.count("class_") == 4 for line in lines)   # label + 3 top-k entries
+
+
 def test_predict_folder_and_csv_output(app, fitted):
     run_dir, _ = fitted
     Path("inp").mkdir()

@@ -65,6 +65,25 @@ def test_fit_writes_the_run_directory(app, tmp_path):
     assert _step(run) == 8                                  # 2 epochs x 4 batches
 
 
+def test_fit_prints_the_final_metrics_once(app):
+    """With the progress bar the metrics come as its tables only (no second key/value
+    list); without it as the list; the run directory is always the last line."""
+    r = invoke(app, "fit", CONF, *FAST, "trainer.enable_progress_bar=true")
+    run = _run_dir(r)
+    lines = r.stdout.strip().splitlines()
+    assert "final metrics" in r.stdout and "test metrics" in r.stdout
+    assert [line for line in lines if line.startswith("val/accuracy")] == []
+    assert sum("val/accuracy " in line and "|" in line for line in lines) == 1  # table row
+    assert lines[-1] == str(run)
+    r = invoke(app, "fit", CONF, *FAST)                     # trainer=fast: no progress bar
+    lines = r.stdout.strip().splitlines()
+    assert "final metrics" not in r.stdout
+    assert [line.split()[0] for line in lines[:-1]] == [
+        "test/accuracy", "test/loss", "train/accuracy", "train/loss", "val/accuracy",
+        "val/loss"]
+    assert lines[-1] == str(_run_dir(r))
+
+
 def test_two_runs_do_not_collide(app):
     a = _run_dir(invoke(app, "fit", CONF, *FAST, "trainer.max_epochs=1", "--quiet"))
     b = _run_dir(invoke(app, "fit", CONF, *FAST, "trainer.max_epochs=1", "--quiet"))

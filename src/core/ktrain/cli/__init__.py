@@ -21,7 +21,8 @@ def _version_callback(value: bool):
 
 @app.callback()
 def _root(version: bool = typer.Option(False, "--version", callback=_version_callback,
-                                       is_eager=True, help="Print the version and exit.")):
+                                       is_eager=True, metavar="",  # a flag: no "<bool>"
+                                       help="Print the version and exit.")):
     """ktrain: PyTorch-style training on numpy and cupy."""
 
 
@@ -55,6 +56,23 @@ def info():
     from .info import collect, render
 
     render(collect())
+
+
+def _unwrap_help(typer_app: typer.Typer) -> None:
+    """Give each command its docstring with soft line breaks removed: Typer's rich mode
+    keeps them, which broke the command list and the examples in the middle of a line.
+    Paragraphs (blank lines) stay; a ``\\b`` paragraph stays verbatim, as in click."""
+    import inspect
+
+    for info in typer_app.registered_commands:
+        doc = info.help or inspect.getdoc(info.callback) or ""
+        info.help = "\n\n".join(p if p.startswith("\b") else " ".join(p.split("\n"))
+                                for p in doc.split("\n\n"))
+    for group in typer_app.registered_groups:
+        _unwrap_help(group.typer_instance)
+
+
+_unwrap_help(app)
 
 
 def main():  # console-script entry point

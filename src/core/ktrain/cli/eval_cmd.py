@@ -23,9 +23,14 @@ _CKPT_HELP = ("Which checkpoint of a run directory: auto (the best one recorded 
 
 
 def _console():
+    """stdout's console; when it is not a terminal (a pipe, a file) tables take the width
+    their content needs, so no path or value is cut to fit 80 columns."""
     from rich.console import Console
 
-    return Console(highlight=False, soft_wrap=True)
+    con = Console(highlight=False, soft_wrap=True)
+    if not con.is_terminal:
+        con = Console(highlight=False, soft_wrap=True, width=100_000)
+    return con
 
 
 def eval_cmd(
@@ -117,7 +122,7 @@ def predict_cmd(
     from rich.table import Table
 
     table = Table(title="predictions", title_justify="left")
-    table.add_column("input")
+    table.add_column("input", overflow="fold")  # on a narrow terminal: wrapped, never cut
     table.add_column("#", justify="right")
     if records and "output" in records[0]:
         table.add_column("output")

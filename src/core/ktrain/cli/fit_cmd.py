@@ -117,7 +117,9 @@ def fit(
         raise typer.Exit(130) from None
     except Exception as e:  # noqa: BLE001
         _fail(e, debug)
-    if not quiet and metrics:
+    # the progress bar has already printed the final and test metrics as tables: the
+    # plain list is only for runs without it (trainer.enable_progress_bar=false)
+    if not quiet and metrics and not run.trainer.enable_progress_bar:
         width = max(len(k) for k in metrics)
         for k in sorted(metrics):
             typer.echo(f"{k:<{width}}  {metrics[k]:.6g}")
