@@ -402,15 +402,46 @@ def test_sigint_stops_after_the_current_batch(tmp_path, capsys):
             if batch_idx == 2:
                 signal.raise_signal(signal.SIGINT)  # a Ctrl-C in the middle of the batch
 
-    x, y = blobs(64)
-    trainer = quiet(tmp_path, callbacks=[SendSigint()])
-    with pytest.raises(KeyboardInterrupt):
+    # pytest started in the background (nohup, `cmd &`) inherits SIGINT ignored, and a
+    # Trainer keeps an ignored SIGINT ignored: give this test the default handler it needs
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        x, y = blobs(64)
+        trainer = quiet(tmp_path, callbacks=[SendSigint()])
+        with pytest.raises(KeyboardInterrupt):
+            trainer.fit(ClassificationTask(mlp(), optimizer=sgd()), loader(x, y, 8))
+        assert trainer.global_step == 3  # batch 2 was finished first
+        ckpt = kt.load(tmp_path / "checkpoints" / "interrupted.ckpt")
+        assert ckpt["loops"]["batches_done"] == 3 and ckpt["global_step"] == 3
+        assert "stopping after the current batch" in capsys.readouterr().err
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def test_an_ignored_sigint_stays_ignored(tmp_path):
+    """A Trainer started with SIGINT ignored (nohup, background jobs) leaves it ignored,
+    as PyTorch Lightning does: a Ctrl-C meant for the shell does not stop the run."""
+    import signal
+
+    seen = []
+
+    class Probe(Callback):
+        def on_train_batch_start(self, trainer, task, batch, batch_idx):
+            seen.append(signal.getsignal(signal.SIGINT))
+            if batch_idx == 1:
+                signal.raise_signal(signal.SIGINT)  # ignored: the run goes on
+
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        x, y = blobs(32)
+        trainer = quiet(tmp_path, callbacks=[Probe()])
         trainer.fit(ClassificationTask(mlp(), optimizer=sgd()), loader(x, y, 8))
-    assert trainer.global_step == 3  # batch 2 was finished first
-    ckpt = kt.load(tmp_path / "checkpoints" / "interrupted.ckpt")
-    assert ckpt["loops"]["batches_done"] == 3 and ckpt["global_step"] == 3
-    assert "stopping after the current batch" in capsys.readouterr().err
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        assert trainer.global_step == 4 and not trainer.interrupted
+        assert seen and all(h is signal.SIG_IGN for h in seen)
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def test_exception_calls_on_exception_and_reraises(tmp_path):
