@@ -83,6 +83,22 @@ def test_cli_predict_audio(digits_run, fsdd_root, tmp_path, monkeypatch):
     assert len(recs) == 2 and all(x["label"] in [str(c) for c in range(10)] for x in recs)
 
 
+def test_cli_predict_refuses_empty_audio(digits_run, tmp_path, monkeypatch):
+    """A clip with no samples (or a 0-byte file) was padded to the run's length and
+    "predicted" as silence: now exit 2, no traceback, the message names the file."""
+    from ktrain.cli import app
+    from typer.testing import CliRunner
+
+    monkeypatch.chdir(tmp_path)
+    ka.save(tmp_path / "empty.wav", np.zeros((1, 0), np.float32), 8000)
+    (tmp_path / "zero.flac").write_bytes(b"")
+    for name, why in (("empty.wav", "no samples"), ("zero.flac", "empty (0 bytes)")):
+        r = CliRunner().invoke(app, ["predict", str(digits_run), name],
+                               env={"COLUMNS": "200"})
+        assert r.exit_code == 2, (r.output, r.exception)
+        assert name in r.stderr and why in r.stderr and "Traceback" not in r.output
+
+
 def test_configs_compose(tmp_path):
     from ktrain.config import compose_config, validate
 

@@ -55,6 +55,7 @@ def test_plugin_registers_components():
 
 
 def test_text_literal_reader(sentiment_files):
+    from ktrain.config import ConfigError
     from ktrain.train.evaluate import PredictContext
     from ktrain_text.datasets import TextClassificationDataset
     from ktrain_text.predict import read_text_literal
@@ -62,6 +63,25 @@ def test_text_literal_reader(sentiment_files):
     ds = TextClassificationDataset(sentiment_files)
     ids = read_text_literal("great phone", PredictContext(dataset=ds))
     assert ids.dtype == np.int64 and ids.shape == (1, 2)
-    assert read_text_literal("", PredictContext(dataset=ds)).shape == (1, 1)
+    for empty in ("", "   "):  # was predicted on a lone padding token
+        with pytest.raises(ConfigError, match=f"text input {empty!r} is empty"):
+            read_text_literal(empty, PredictContext(dataset=ds))
+    ds.encode = lambda text: []  # a text that the tokenizer drops entirely
+    with pytest.raises(ConfigError, match="'!!' gives no tokens"):
+        read_text_literal("!!", PredictContext(dataset=ds))
     with pytest.raises(ValueError, match="encode"):
         read_text_literal("x", PredictContext(dataset=object()))
+
+
+def test_an_empty_argument_is_empty_text_not_the_current_folder(tmp_path, monkeypatch):
+    """``ktrain predict RUN ""`` scanned the current folder (Path("") is "."): with the
+    text reader it is an (empty) literal, which that reader refuses; without it, an error."""
+    from ktrain.config import ConfigError
+    from ktrain.train.evaluate import LITERAL, collect_inputs
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.npy").write_bytes(b"")
+    readers = {".npy": None, LITERAL: None}
+    assert collect_inputs(["", "  "], readers) == ["", "  "]
+    with pytest.raises(ConfigError, match="empty input ''"):
+        collect_inputs([""], {".npy": None})

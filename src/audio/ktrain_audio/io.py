@@ -34,6 +34,8 @@ def _sf():
 def _open_error(path, e):
     if not os.path.exists(path):
         return FileNotFoundError(f"audio file not found: '{path}'")
+    if os.path.isfile(path) and os.path.getsize(path) == 0:
+        return RuntimeError(f"cannot read audio file '{path}': the file is empty (0 bytes)")
     return RuntimeError(f"cannot read audio file '{path}': {e} (unsupported format or "
                         "corrupted file; supported: wav, flac, ogg and the other formats of "
                         "libsndfile)")

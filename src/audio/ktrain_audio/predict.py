@@ -30,6 +30,11 @@ def read_audio_for_predict(path, context) -> np.ndarray:
         from ktrain.config import ConfigError
 
         raise ConfigError(str(e)) from None
+    if wav.shape[-1] == 0:  # padding it to the run's length would "predict" silence
+        from ktrain.config import ConfigError
+
+        raise ConfigError(f"audio file '{path}' has no samples (0 frames): nothing to "
+                          "predict")
     ds = getattr(context, "dataset", None)
     if wav.shape[0] > 1:
         wav = wav.mean(0, keepdims=True)

@@ -28,10 +28,14 @@ def read_text_literal(text, context) -> np.ndarray:
                           "ktrain_text dataset): this run's dataset "
                           f"({type(ds).__name__ if ds is not None else 'none'}) has no "
                           "encode()")
-    ids = np.asarray(encode(str(text)), dtype=np.int64).reshape(-1)
-    if ids.size == 0:
-        pad = getattr(ds, "pad_index", 0)
-        ids = np.array([pad], dtype=np.int64)
+    text = str(text)
+    if not text.strip():
+        raise _user_error(f"text input {text!r} is empty: nothing to predict (give the "
+                          "text to classify, in quotes)")
+    ids = np.asarray(encode(text), dtype=np.int64).reshape(-1)
+    if ids.size == 0:  # predicting on padding alone would answer for no text at all
+        raise _user_error(f"text input {text!r} gives no tokens under the run's "
+                          "tokenizer: nothing to predict")
     return ids[None, :]
 
 
