@@ -46,6 +46,39 @@ def test_audio_folder_split_and_transform(tmp_path):
     assert ds2.collate_fn is None and label in (0, 1)
 
 
+def test_train_transform_runs_before_transform_on_the_training_split_only(tmp_path):
+    """The vision plugin's meaning, in every plugin: ``train_transform`` augments the
+    training split and then ``transform`` runs (it used to *replace* ``transform``, so
+    an augmentation list silently dropped the features); val/test use ``transform``."""
+    for c in ("a", "b"):
+        for i in range(10):
+            _write(tmp_path / c / f"{i}.wav", n=400)
+    seen = []
+
+    def augment(w):
+        seen.append(tuple(w.shape))        # the waveform, before the features
+        return w * 0.5
+
+    mel = {"name": "mel_spectrogram", "sample_rate": 8000, "n_fft": 128, "hop_length": 64,
+           "n_mels": 8}
+    kw = dict(length=400, transform=[mel], train_transform=augment, split_seed=0,
+              cache_features=True)
+    tr = AudioFolder(tmp_path, split="train", **kw)
+    plain = AudioFolder(tmp_path, split="train", **{**kw, "train_transform": None})
+    x, _ = tr[0]
+    assert seen == [(1, 400)] and x.shape == plain[0][0].shape == (1, 8, 400 // 64 + 1)
+    np.testing.assert_allclose(x, plain[0][0] * 0.25, rtol=1e-4, atol=1e-7)  # power: 0.5**2
+    tr[0]
+    assert len(seen) == 2                  # an augmenting split never caches features
+    seen.clear()
+    va = AudioFolder(tmp_path, split="val", **kw)
+    va[0]
+    assert seen == []                      # val/test and predict: transform alone
+    spec = AudioFolder(tmp_path, split="train", length=400, transform=[mel],
+                       train_transform=[{"name": "random_time_shift", "max_shift": 40}])
+    assert spec[0][0].shape == (1, 8, 400 // 64 + 1)
+
+
 def test_audio_folder_presplit(tmp_path):
     for s in ("train", "val", "test"):
         for c in ("a", "b"):

@@ -70,7 +70,11 @@ class AudioClassificationDataset:
     downmixed to mono when ``mono``, resampled to ``sample_rate`` (when given and
     different), padded/cropped to ``length`` samples (when given), then ``transform``
     (a callable, a transform name/spec dict such as ``{name: mel_spectrogram, ...}`` or a
-    list of them; ``train_transform`` replaces it for the training split) is applied; the result is a float32 numpy array. Without a fixed
+    list of them) is applied; the result is a float32 numpy array. ``train_transform``
+    (the random augmentation, same kinds of spec) runs on the training split only,
+    before ``transform``, as in the vision plugin: waveform augmentations such as
+    ``random_time_shift`` or ``add_noise`` then the shared feature pipeline; for the
+    training split ``self.transform`` is that composition. Without a fixed
     ``length`` the dataset's ``collate_fn`` pads batches and passes ``lengths``.
     ``cache=True`` keeps decoded waveforms in memory (datasets of a few thousand clips);
     ``cache_features=True`` keeps the transformed samples too (only for a deterministic
@@ -81,14 +85,17 @@ class AudioClassificationDataset:
 
     def __init__(self, sample_rate=None, length=None, transform=None, target_transform=None,
                  mono=True, cache=True, split="train", train_transform=None):
-        from ..transforms import build_transform
+        from ..transforms import Compose, build_transform
 
         self.sample_rate = None if sample_rate is None else int(sample_rate)
         self.length = None if length is None else int(length)
-        # the training split may use its own (augmenting) pipeline; the others, and
-        # ktrain predict, use ``transform``
-        use_train = split == "train" and train_transform is not None
-        self.transform = build_transform(train_transform if use_train else transform)
+        # the training split runs its augmentation first, then the shared pipeline; the
+        # others, and ktrain predict, use ``transform`` alone
+        shared = build_transform(transform)
+        augment = build_transform(train_transform) if split == "train" else None
+        self._augmenting = augment is not None
+        self.transform = shared if augment is None else (
+            augment if shared is None else Compose([augment, shared]))
         self.target_transform = target_transform
         self.mono, self.cache = mono, cache
         self.cache_features = False
@@ -136,10 +143,11 @@ class AudioClassificationDataset:
         y = self.targets[index]
         if self.target_transform is not None:
             y = self.target_transform(y)
-        x = self._feature_cache.get(index) if self.cache_features else None
+        cached = self.cache_features and not self._augmenting  # never freeze augmentation
+        x = self._feature_cache.get(index) if cached else None
         if x is None:
             x = self.features(self.load_waveform(index))
-            if self.cache_features:
+            if cached:
                 self._feature_cache[index] = x
         return x, y
 
