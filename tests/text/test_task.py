@@ -85,3 +85,21 @@ def test_an_empty_argument_is_empty_text_not_the_current_folder(tmp_path, monkey
     assert collect_inputs(["", "  "], readers) == ["", "  "]
     with pytest.raises(ConfigError, match="empty input ''"):
         collect_inputs([""], {".npy": None})
+
+
+def test_group_documents_a_separate_test_file(sentiment_files):
+    """``data.test_files`` is a key of the text_classification group (the README's
+    recipe, no '+'): the test split is that file, and the seeded split covers the rest."""
+    from pathlib import Path
+
+    from ktrain.config import compose_config, validate
+    from ktrain.train.run import _build_dataset
+
+    conf = str(Path(__file__).resolve().parents[2] / "conf" / "text_cls.yaml")
+    train, test = sentiment_files
+    run = validate(compose_config(conf, [f"data.files=[{train}]",
+                                         f"data.test_files=[{test}]"]))
+    data = run.data.to_dict()
+    assert [Path(p) for p in data["test_files"]] == [test] and data["val_files"] is None
+    assert len(_build_dataset(data, "test")) == 16          # all of the test file
+    assert len(_build_dataset(data, "train")) + len(_build_dataset(data, "val")) == 16
