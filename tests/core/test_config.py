@@ -208,12 +208,14 @@ def test_component_with_target(tmp_path):
         defaults:
           - data: synthetic_classification
           - _self_
+        allow_targets: [my_pkg]
         model:
           _target_: my_pkg.MyNet
           width: 3
         """)
     run = validate(compose_config(path))
     assert run.model.name is None and run.model.kwargs["_target_"] == "my_pkg.MyNet"
+    assert run.allow_targets == ["my_pkg"]
 
 
 # --------------------------------------------------------------------------- compose errors

@@ -160,6 +160,13 @@ def test_list_pattern_and_namespaces():
 
 
 def test_target_build():
+    from ktrain.target_policy import allow_targets
+
+    with allow_targets("collections", Net.__module__, "no_such_pkg_xyz"):
+        _target_builds()
+
+
+def _target_builds():
     R = Registry("thing")
     od = R.build({"_target_": "collections.OrderedDict", "a": 1})
     assert dict(od) == {"a": 1}

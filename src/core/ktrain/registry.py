@@ -4,7 +4,8 @@ A component in a config is a registry name plus keyword arguments::
 
     MODELS.build({"name": "mlp", "in_features": 4, "num_classes": 3})
     OPTIMIZERS.build({"name": "sgd", "lr": 0.1}, params=model.parameters())
-    MODELS.build({"_target_": "my_pkg.models.Net", "width": 8})    # Hydra style
+    with allow_targets("my_pkg"):                                  # Hydra style: only
+        MODELS.build({"_target_": "my_pkg.models.Net", "width": 8})  # allowed modules
 
 Registering::
 
@@ -17,6 +18,9 @@ exactly one namespaced entry ends with it. Plugins (``ktrain.plugins``) register
 their entry-point name as namespace; they are loaded on the first lookup miss. An unknown
 name raises :class:`UnknownComponentError` listing what exists, the close matches, and
 the pip command when a known first-party plugin provides it.
+
+A ``_target_`` builds only what :mod:`ktrain.target_policy` allows (ktrain, installed
+plugins, modules the user allows: ``from ktrain.target_policy import allow_targets``).
 
 Importing this module is cheap: core components are registered as string targets.
 """
@@ -270,10 +274,41 @@ def _check_arguments(what: str, target, args, kwargs) -> None:
         raise ComponentArgumentError(msg + ".") from None
 
 
+def _resolve_target(target_path, what=None):
+    """The object a ``_target_`` names, if the active target policy allows it
+    (:mod:`ktrain.target_policy`: ktrain, installed plugins, allowed modules): the string
+    is checked before anything is imported, the located object after."""
+    from .target_policy import UntrustedTargetError, active_policy
+
+    if not isinstance(target_path, str):
+        return target_path  # a callable given by Python code, not by a config
+    policy = active_policy()
+    try:
+        policy.check_path(target_path)
+        try:
+            target = locate(target_path)
+        except ComponentImportError:
+            raise
+        except Exception as e:  # ImportError inside the module, AttributeError ...
+            raise ComponentImportError(f"cannot import _target_ {target_path!r}: "
+                                       f"{type(e).__name__}: {e}") from e
+        policy.check_object(target_path, target)
+    except UntrustedTargetError as e:
+        raise UntrustedTargetError(f"{what or '_target_'}: {e}") from None
+    return target
+
+
 def build_from_target(cfg, *args, what: str | None = None, **kwargs):
-    """Build a Hydra-style ``{"_target_": "pkg.mod.Class", ...}`` config."""
+    """Build a Hydra-style ``{"_target_": "pkg.mod.Class", ...}`` config.
+
+    The target (and every nested one) must be allowed by the active target policy
+    (:func:`ktrain.target_policy.active_policy`): a component of ktrain or of an
+    installed plugin, or under a module allowed with ``allow_targets``; otherwise
+    :class:`~ktrain.target_policy.UntrustedTargetError` is raised before anything is
+    imported or called."""
     cfg = _to_dict(cfg)
     target_path = cfg.pop("_target_")
+    target = _resolve_target(target_path, what)  # before any nested target is built
     partial = bool(cfg.pop("_partial_", False))
     recursive = bool(cfg.pop("_recursive_", True))
     cfg.pop("_convert_", None)
@@ -288,13 +323,6 @@ def build_from_target(cfg, *args, what: str | None = None, **kwargs):
             return v
         cfg = {k: nested(v) for k, v in cfg.items()}
         args = tuple(nested(a) for a in args)
-    try:
-        target = locate(target_path) if isinstance(target_path, str) else target_path
-    except ComponentImportError:
-        raise
-    except Exception as e:  # ImportError inside the module, AttributeError ...
-        raise ComponentImportError(f"cannot import _target_ {target_path!r}: "
-                                   f"{type(e).__name__}: {e}") from e
     cfg.update(kwargs)
     what = what or f"_target_ {target_path!r}"
     if partial:
@@ -453,6 +481,8 @@ class Registry:
             cfg = {"name": cfg}
         cfg = _to_dict(cfg)
         if "_target_" in cfg:
+            if "name" in cfg and cfg["name"] is None:
+                del cfg["name"]  # a schema section's unset name, not an argument
             return build_from_target(cfg, *args, what=f"{self.name} {cfg['_target_']!r}",
                                      **kwargs)
         if "name" not in cfg:

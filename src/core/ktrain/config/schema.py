@@ -173,6 +173,10 @@ class RunConfig:
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     task: TaskConfig = field(default_factory=TaskConfig)
     resume: str | None = None
+    #: modules whose ``_target_`` s this config may build besides ktrain's and the
+    #: installed plugins' (``[my_pkg]``: ``my_pkg`` and ``my_pkg.*``); see
+    #: :mod:`ktrain.target_policy`. Not honoured when a run directory is opened.
+    allow_targets: list[str] = field(default_factory=list)
 
     def to_dict(self):
         return to_container(self)
@@ -417,10 +421,35 @@ def _plain(cfg):
     return cfg
 
 
-def validate(cfg) -> RunConfig:
+def _target_problems(data, ok, run, target_policy):
+    """Problems of the config's ``_target_`` s under ``target_policy`` (None: the config's
+    own ``allow_targets`` on top of ktrain and the installed plugins) and of its
+    ``allow_targets`` entries."""
+    from ..target_policy import TargetPolicy, check_targets, valid_modules
+
+    problems, allowed = [], []
+    raw = run.allow_targets if ok else data.get("allow_targets")
+    for i, m in enumerate(raw if isinstance(raw, list) else []):
+        if not isinstance(m, str):
+            continue  # reported by the type check
+        try:
+            allowed += valid_modules([m])
+        except ConfigError:
+            problems.append(f"allow_targets[{i}]: expected a module name such as my_pkg "
+                            f"or my_pkg.models, got {m!r}")
+    policy = (target_policy or TargetPolicy()).with_config(allowed)
+    return problems, check_targets(data, policy)
+
+
+def validate(cfg, target_policy=None) -> RunConfig:
     """Check a composed config against :class:`RunConfig` and return the typed config.
 
-    Raises one :class:`ConfigError` listing every problem (key path, expected, found)."""
+    Every ``_target_`` (any depth, any section) must be allowed by ``target_policy``
+    (a :class:`ktrain.target_policy.TargetPolicy`; None: ktrain, the installed plugins
+    and the config's own ``allow_targets``).
+
+    Raises one :class:`ConfigError` listing every problem (key path, expected, found);
+    an :class:`~ktrain.target_policy.UntrustedTargetError` when a target is refused."""
     data = _plain(cfg)
     checker = _Checker()
     if not isinstance(data, dict):
@@ -459,8 +488,14 @@ def validate(cfg) -> RunConfig:
             checker.error("data.batch_size", f"expected an int >= 1, got {run.data.batch_size}")
         if run.optim.lr < 0:
             checker.error("optim.lr", f"expected a float >= 0, got {run.optim.lr}")
+    bad_allow, refused = _target_problems(data, ok, run, target_policy)
+    checker.problems += bad_allow + refused
     if checker.problems:
         n = len(checker.problems)
         head = "invalid config" + (f" ({n} problems)" if n > 1 else "") + ":"
-        raise ConfigError("\n  ".join([head] + checker.problems), checker.problems)
+        if refused:
+            from ..target_policy import UntrustedTargetError as error
+        else:
+            error = ConfigError
+        raise error("\n  ".join([head] + checker.problems), checker.problems)
     return run

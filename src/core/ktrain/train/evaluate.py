@@ -59,6 +59,7 @@ __all__ = [
     "collect_inputs",
     "evaluate_run",
     "load_run",
+    "open_run",
     "predict_run",
     "register_grid_writer",
     "register_reader",
@@ -237,14 +238,32 @@ def choose_checkpoint(run_dir, ckpt="auto") -> Path:
     return last
 
 
-def load_run(run_dir, overrides=()) -> RunConfig:
-    """The validated RunConfig saved in ``run_dir`` with Hydra ``overrides`` applied."""
+def open_run(run_dir, overrides=(), *, allow_targets=(), trust_config: bool = False):
+    """``(run, policy)``: the validated RunConfig saved in ``run_dir`` (Hydra
+    ``overrides`` applied) and the :class:`~ktrain.target_policy.TargetPolicy` to build
+    it under. The way every command opens a run directory someone may have sent (eval,
+    predict, generate; export and serve must use it too): its ``_target_`` s may name
+    only ktrain and the installed plugins, plus ``allow_targets`` given by the caller
+    (``--allow-target``), never the ``allow_targets`` recorded in its own config.yaml,
+    unless ``trust_config`` (``--trust-config``). A refused target raises
+    :class:`~ktrain.target_policy.UntrustedTargetError` naming its key path."""
     from ..config import compose_config, load_run_config, validate
+    from ..target_policy import policy_for_run_dir
 
+    policy = policy_for_run_dir(allow_targets, trust_config, run_dir=run_dir)
     path = Path(run_dir) / "config.yaml"
     overrides = [str(o) for o in overrides or ()]
     cfg = compose_config(str(path), overrides) if overrides else load_run_config(path)
-    return validate(cfg)
+    run = validate(cfg, target_policy=policy)
+    return run, policy.with_config(run.allow_targets)
+
+
+def load_run(run_dir, overrides=(), *, allow_targets=(), trust_config: bool = False
+             ) -> RunConfig:
+    """The validated RunConfig saved in ``run_dir`` with Hydra ``overrides`` applied
+    (its targets checked as :func:`open_run` does)."""
+    return open_run(run_dir, overrides, allow_targets=allow_targets,
+                    trust_config=trust_config)[0]
 
 
 def _build_model_task(run: RunConfig):
@@ -286,12 +305,16 @@ def _dataset(run: RunConfig, split: str):
 
 # ------------------------------------------------------------------------ evaluate
 def evaluate_run(run_dir_or_ckpt, split: str = "val", overrides=(), ckpt="auto",
-                 output=None, write: bool = True) -> dict:
+                 output=None, write: bool = True, *, allow_targets=(),
+                 trust_config: bool = False) -> dict:
     """Evaluate a trained run on its ``'val'`` or ``'test'`` split.
 
     Returns ``{'split', 'run_dir', 'checkpoint', 'metrics': {name: float}, 'output'}``
     and (``write``) saves it as JSON to ``output`` (default ``<run>/eval_<split>.json``).
+    ``allow_targets``/``trust_config``: which ``_target_`` s of the run's config may be
+    built (:func:`open_run`).
     """
+    from ..target_policy import use_policy
     from .run import _floats, make_loader
 
     if split in ("validation", "valid"):
@@ -300,16 +323,18 @@ def evaluate_run(run_dir_or_ckpt, split: str = "val", overrides=(), ckpt="auto",
         raise ConfigError(f"split must be 'val' or 'test', got {split!r}")
     run_dir, given = resolve_run(run_dir_or_ckpt)
     ckpt_path = given if given is not None else choose_checkpoint(run_dir, ckpt)
-    run = load_run(run_dir, overrides)
-    ds = _dataset(run, split)
-    if ds is None or (hasattr(ds, "__len__") and len(ds) == 0):
-        raise ConfigError(f"the dataset ({run.data.name or 'data'}) has no {split!r} split "
-                          f"(or it is empty)")
-    loader = make_loader(ds, run.data.to_dict(), train=False)
-    task = _build_model_task(run)
-    trainer = _eval_trainer(run, run_dir)
-    fn = trainer.validate if split == "val" else trainer.test
-    out = fn(task, loader, ckpt_path=str(ckpt_path))
+    run, policy = open_run(run_dir, overrides, allow_targets=allow_targets,
+                           trust_config=trust_config)
+    with use_policy(policy):
+        ds = _dataset(run, split)
+        if ds is None or (hasattr(ds, "__len__") and len(ds) == 0):
+            raise ConfigError(f"the dataset ({run.data.name or 'data'}) has no {split!r} "
+                              f"split (or it is empty)")
+        loader = make_loader(ds, run.data.to_dict(), train=False)
+        task = _build_model_task(run)
+        trainer = _eval_trainer(run, run_dir)
+        fn = trainer.validate if split == "val" else trainer.test
+        out = fn(task, loader, ckpt_path=str(ckpt_path))
     metrics = _floats(out[0] if out else trainer.callback_metrics)
     result = {"split": split, "run_dir": str(run_dir), "checkpoint": str(ckpt_path),
               "overrides": [str(o) for o in overrides or ()], "metrics": metrics,
@@ -425,27 +450,38 @@ def _read_groups(items, readers, shape, ctx):
 
 
 def predict_run(run_dir, inputs, top_k: int = 1, overrides=(), ckpt="auto",
-                batch_size=None, grid=None) -> list[dict]:
+                batch_size=None, grid=None, *, allow_targets=(),
+                trust_config: bool = False) -> list[dict]:
     """Run the model of ``run_dir`` on ``inputs`` (files or folders).
 
     ``grid``: a PNG path: the plugins' grid writers (:func:`register_grid_writer`) draw
     the inputs with their predictions there (an error when no writer knows the inputs).
+    ``allow_targets``/``trust_config``: which ``_target_`` s of the run's config may be
+    built (:func:`open_run`).
 
     Returns one dict per sample: ``input`` (file), ``index`` (row in the file) and, for a
     classification task, ``class`` (index), ``label`` (class name when the dataset has
     ``classes``), ``probability`` and ``top_k`` (a list of ``{class, label,
     probability}``); for a regression task ``output`` (a list of floats).
     """
-    import ktrain
-
-    from ..utils.data import DataLoader, TensorDataset
-    from ._supervised import ClassificationTask
+    from ..target_policy import use_policy
 
     if int(top_k) < 1:
         raise ConfigError(f"--top-k must be >= 1, got {top_k}")
     run_dir, given = resolve_run(run_dir)
     ckpt_path = given if given is not None else choose_checkpoint(run_dir, ckpt)
-    run = load_run(run_dir, overrides)
+    run, policy = open_run(run_dir, overrides, allow_targets=allow_targets,
+                           trust_config=trust_config)
+    with use_policy(policy):
+        return _predict(run, run_dir, ckpt_path, inputs, top_k, batch_size, grid)
+
+
+def _predict(run, run_dir, ckpt_path, inputs, top_k, batch_size, grid) -> list[dict]:
+    import ktrain
+
+    from ..utils.data import DataLoader, TensorDataset
+    from ._supervised import ClassificationTask
+
     readers = _readers()
     files = collect_inputs(inputs, readers)
     ds = None

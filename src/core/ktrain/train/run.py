@@ -349,7 +349,7 @@ def _tee_output(path):
 
 
 def run_from_config(run_cfg: RunConfig, run_dir=None, overrides=(), resume=None,
-                    enable_progress_bar=None) -> dict:
+                    enable_progress_bar=None, target_policy=None) -> dict:
     """Build everything ``run_cfg`` describes and fit it; returns the final metrics
     (name -> float: ``train/loss``, ``val/accuracy`` ...).
 
@@ -358,12 +358,27 @@ def run_from_config(run_cfg: RunConfig, run_dir=None, overrides=(), resume=None,
     ``resume``: None, 'last' (the run directory's latest checkpoint) or a checkpoint path;
     ``run_cfg.resume`` is used when not given. ``enable_progress_bar=False`` turns the
     progress bar off whatever the config says (``--quiet``).
+    ``target_policy``: what the config's ``_target_`` s may build (a
+    :class:`ktrain.target_policy.TargetPolicy`; None: ktrain, the installed plugins and
+    ``run_cfg.allow_targets``); every target is checked before anything is built, and
+    everything is built under it.
     """
-    from ._state import seed_everything
+    from ..target_policy import TargetPolicy, UntrustedTargetError, check_targets, use_policy
 
     if not isinstance(run_cfg, RunConfig):
         raise TypeError(f"run_from_config needs a validated RunConfig (ktrain.config."
                         f"validate), got {type(run_cfg).__name__}")
+    policy = (target_policy or TargetPolicy()).with_config(run_cfg.allow_targets)
+    refused = check_targets(run_cfg.to_dict(), policy)
+    if refused:
+        raise UntrustedTargetError("\n  ".join(["invalid config:"] + refused), refused)
+    with use_policy(policy):
+        return _fit_run(run_cfg, run_dir, overrides, resume, enable_progress_bar)
+
+
+def _fit_run(run_cfg: RunConfig, run_dir, overrides, resume, enable_progress_bar) -> dict:
+    from ._state import seed_everything
+
     if run_dir is None:
         run_dir = run_cfg.trainer.default_root_dir or "ktrain_logs"
     run_dir = Path(run_dir)

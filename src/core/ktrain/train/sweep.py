@@ -138,18 +138,28 @@ def _swept_keys(parsed):
 
 def run_sweep(config_file, params, *, fixed=(), sweeper="basic", n_trials=None,
               launcher="basic", jobs=None, monitor="val/accuracy", mode="max",
-              output_dir="multirun", hydra_logging=True) -> SweepResult:
+              output_dir="multirun", hydra_logging=True, allow_targets=()) -> SweepResult:
     """Run a Hydra multirun of ``config_file`` over ``params`` (sweep overrides, Hydra
     syntax) plus ``fixed`` overrides; returns the ranked :class:`SweepResult` and writes
     ``summary.csv`` and ``summary.png`` into the sweep directory.
 
+    ``allow_targets``: modules the config's ``_target_`` s may name besides ktrain, the
+    plugins and the config's own ``allow_targets`` (``--allow-target``; recorded in each
+    job's config.yaml). The ``hydra`` node that ``hydra.main`` instantiates (callbacks,
+    launcher, sweeper, logging) is checked too.
+
     Raises :class:`ConfigError` for user errors (config file, override syntax, unknown
-    keys, a missing plugin) before anything runs."""
+    keys, a refused ``_target_``, a missing plugin) before anything runs."""
     import hydra
     from omegaconf import OmegaConf
 
     from ..config import compose_config, validate
     from ..config.compose import _read_yaml, _with_shipped_searchpath
+    from ..target_policy import (TargetPolicy, UntrustedTargetError, check_hydra_node,
+                                 valid_modules)
+
+    extra = valid_modules(allow_targets, "--allow-target")
+    policy = TargetPolicy(allow=extra)
 
     if mode not in ("max", "min"):
         raise ConfigError(f"--mode must be 'max' or 'min', got '{mode}'")
@@ -165,12 +175,17 @@ def run_sweep(config_file, params, *, fixed=(), sweeper="basic", n_trials=None,
     # compose + validate one point of the sweep: unknown keys, bad types, bad groups
     values = [_probe_values(o) for o in parsed]
     first = [f"{o.get_key_element()}={v[0]}" for o, v in zip(parsed, values)]
-    run = validate(compose_config(config_file, fixed + first))
+    run = validate(compose_config(config_file, fixed + first), target_policy=policy)
     for i, (o, vals) in enumerate(zip(parsed, values)):
         for v in vals[1:]:
             probe = list(first)
             probe[i] = f"{o.get_key_element()}={v}"
-            validate(compose_config(config_file, fixed + probe))
+            validate(compose_config(config_file, fixed + probe), target_policy=policy)
+    hydra_node = compose_config(config_file, fixed + first, return_hydra_config=True).hydra
+    refused = check_hydra_node(OmegaConf.to_container(hydra_node, resolve=False),
+                               policy.with_config(run.allow_targets))
+    if refused:
+        raise UntrustedTargetError("\n  ".join(["invalid config:"] + refused), refused)
 
     path = Path(os.fspath(config_file)).expanduser()
     if path.suffix == "" and path.with_suffix(".yaml").is_file():
@@ -204,10 +219,11 @@ def run_sweep(config_file, params, *, fixed=(), sweeper="basic", n_trials=None,
                 if "experiment" not in job_cfg:
                     job_cfg.experiment = experiment
             OmegaConf.set_struct(job_cfg, False)
-            run_cfg = validate(job_cfg)
+            run_cfg = validate(job_cfg, target_policy=policy)
+            run_cfg.allow_targets = list(dict.fromkeys([*run_cfg.allow_targets, *extra]))
             metrics = run_from_config(run_cfg, run_dir=job_dir,
                                       overrides=rec["overrides"],
-                                      enable_progress_bar=False)
+                                      enable_progress_bar=False, target_policy=policy)
             rec["metrics"] = metrics
             if monitor not in metrics:
                 raise KeyError(f"monitored metric '{monitor}' not logged; logged: "
