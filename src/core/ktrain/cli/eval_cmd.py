@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from .fit_cmd import _OVERRIDES_HELP, _fail
+from .fit_cmd import _ALLOW_RUN_HELP, _OVERRIDES_HELP, _TRUST_HELP, _fail
 
 __all__ = ["eval_cmd", "predict_cmd", "register"]
 
@@ -46,6 +46,10 @@ def eval_cmd(
     ckpt: Annotated[str, typer.Option("--ckpt", help=_CKPT_HELP)] = "auto",
     quiet: Annotated[bool, typer.Option(
         "--quiet", "-q", help="Print only the path of the JSON file.")] = False,
+    allow_target: Annotated[list[str] | None, typer.Option(
+        "--allow-target", metavar="MODULE", help=_ALLOW_RUN_HELP)] = None,
+    trust_config: Annotated[bool, typer.Option(
+        "--trust-config", help=_TRUST_HELP)] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks.")] = False,
 ):
     """Evaluate a trained run on its validation or test split with its saved config.
@@ -62,7 +66,8 @@ def eval_cmd(
         _fail(ConfigError(f"--split must be 'val' or 'test', got {split!r}"), debug)
     try:
         res = evaluate_run(run, split=split, overrides=list(overrides or ()), ckpt=ckpt,
-                           output=output)
+                           output=output, allow_targets=allow_target or (),
+                           trust_config=trust_config)
     except typer.Exit:
         raise
     except Exception as e:  # noqa: BLE001
@@ -100,6 +105,10 @@ def predict_cmd(
         "(image inputs, through the vision plugin).")] = None,
     quiet: Annotated[bool, typer.Option(
         "--quiet", "-q", help="Print nothing but errors (use with --output).")] = False,
+    allow_target: Annotated[list[str] | None, typer.Option(
+        "--allow-target", metavar="MODULE", help=_ALLOW_RUN_HELP)] = None,
+    trust_config: Annotated[bool, typer.Option(
+        "--trust-config", help=_TRUST_HELP)] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks.")] = False,
 ):
     """Run a trained model on input files or folders; print or write the predictions.
@@ -110,7 +119,8 @@ def predict_cmd(
     from ..train.evaluate import predict_run, write_predictions
 
     try:
-        records = predict_run(run, inputs, top_k=top_k, ckpt=ckpt, grid=grid)
+        records = predict_run(run, inputs, top_k=top_k, ckpt=ckpt, grid=grid,
+                              allow_targets=allow_target or (), trust_config=trust_config)
         if output is not None:
             write_predictions(records, output)
     except typer.Exit:

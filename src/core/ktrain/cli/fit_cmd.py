@@ -64,11 +64,35 @@ def _fail(exc, debug: bool):
     raise typer.Exit(RUNTIME_ERROR)
 
 
-def _compose(config_file, overrides):
-    from ..config import compose_config, validate
+_ALLOW_HELP = ("Let the config's _target_ entries name this module (and its submodules) "
+               "besides ktrain and the installed plugins; repeatable; recorded in the "
+               "run's config.yaml (allow_targets).")
+_ALLOW_RUN_HELP = ("Let the run's config name _target_ entries in this module (and its "
+                   "submodules) besides ktrain and the installed plugins; repeatable. The "
+                   "allow_targets recorded in a run directory are not honoured without it.")
+_TRUST_HELP = ("Build whatever _target_ the run's config names (its recorded "
+               "allow_targets included): only for a run directory you trust, since a "
+               "_target_ can run any code.")
 
+
+def _compose(config_file, overrides, allow_targets=(), trust_config=False, resume=None):
+    """``(cfg, run, policy)``: the composed and validated config and the target policy
+    to build it under. A fresh run honours the config's ``allow_targets`` (plus
+    ``--allow-target``, both recorded in ``run.allow_targets``); a resumed one is a run
+    directory being opened, so only ``--allow-target``/``--trust-config`` count."""
+    from ..config import compose_config, validate
+    from ..target_policy import TargetPolicy, policy_for_run_dir, valid_modules
+
+    extra = valid_modules(allow_targets, "--allow-target")
     cfg = compose_config(config_file, list(overrides or ()))
-    return cfg, validate(cfg)
+    resume = resume or cfg.get("resume")
+    if resume:
+        policy = policy_for_run_dir(extra, trust_config, run_dir=f"--resume {resume}")
+    else:
+        policy = TargetPolicy(allow=extra, trust=bool(trust_config))
+    run = validate(cfg, target_policy=policy)
+    run.allow_targets = list(dict.fromkeys([*run.allow_targets, *extra]))
+    return cfg, run, policy
 
 
 def fit(
@@ -85,6 +109,11 @@ def fit(
     quiet: Annotated[bool, typer.Option(
         "--quiet", "-q", help="No progress bar or metrics; print only the run "
         "directory.")] = False,
+    allow_target: Annotated[list[str] | None, typer.Option(
+        "--allow-target", metavar="MODULE", help=_ALLOW_HELP)] = None,
+    trust_config: Annotated[bool, typer.Option(
+        "--trust-config", help="Build whatever _target_ the config names (with --resume: "
+        "the allow_targets it records included); a _target_ can run any code.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks.")] = False,
 ):
     """Compose, validate, build and train a config; prints the run directory.
@@ -99,7 +128,8 @@ def fit(
 
     overrides = list(overrides or ())
     try:
-        _, run = _compose(config_file, overrides)
+        _, run, policy = _compose(config_file, overrides, allow_target or (), trust_config,
+                                  resume)
         resume = resume or run.resume
         run_dir, ckpt = resolve_resume(resume, output_dir, run.experiment)
         if run_dir is None:
@@ -110,7 +140,8 @@ def fit(
         _fail(e, debug)
     try:
         metrics = run_from_config(run, run_dir, overrides=overrides, resume=ckpt,
-                                  enable_progress_bar=False if quiet else None)
+                                  enable_progress_bar=False if quiet else None,
+                                  target_policy=policy)
     except KeyboardInterrupt:
         typer.echo(f"Interrupted; resume with: ktrain fit {config_file} "
                    f"{' '.join(overrides)} --resume {run_dir}".replace("  ", " "), err=True)
@@ -133,6 +164,8 @@ def config(
         metavar="OVERRIDES", help=_OVERRIDES_HELP)] = None,
     quiet: Annotated[bool, typer.Option(
         "--quiet", "-q", help="Plain YAML, no highlighting.")] = False,
+    allow_target: Annotated[list[str] | None, typer.Option(
+        "--allow-target", metavar="MODULE", help=_ALLOW_HELP)] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks.")] = False,
 ):
     """Print the composed, validated config as YAML.
@@ -142,7 +175,7 @@ def config(
     from ..config import to_yaml
 
     try:
-        _, run = _compose(config_file, overrides)
+        _, run, _ = _compose(config_file, overrides, allow_target or ())
         text = to_yaml(run)
     except Exception as e:  # noqa: BLE001
         _fail(e, debug)

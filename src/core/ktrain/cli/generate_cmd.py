@@ -21,7 +21,7 @@ from typing import Annotated
 import typer
 
 from .eval_cmd import _CKPT_HELP
-from .fit_cmd import _fail
+from .fit_cmd import _ALLOW_RUN_HELP, _TRUST_HELP, _fail
 
 __all__ = ["generate_cmd", "generate_run", "register"]
 
@@ -38,19 +38,32 @@ def _strip_prefix(state: dict, model) -> dict:
     return state
 
 
-def load_generator(run, ckpt="auto", overrides=(), device="cpu"):
+def load_generator(run, ckpt="auto", overrides=(), device="cpu", *, allow_targets=(),
+                   trust_config: bool = False):
     """``(model, dataset, checkpoint path)`` of a run directory (or a checkpoint file):
     the model with the checkpoint's weights, in eval mode, and the run's dataset
-    (val split, else train) whose ``encode``/``decode`` map text to ids and back."""
-    from ..config import ConfigError
-    from ..registry import MODELS
-    from ..train.checkpoint import load_checkpoint
-    from ..train.evaluate import _dataset, choose_checkpoint, load_run, resolve_run
-    from ..train.run import _user_error
+    (val split, else train) whose ``encode``/``decode`` map text to ids and back.
+    ``allow_targets``/``trust_config``: which ``_target_`` s of the run's config may be
+    built (:func:`ktrain.train.evaluate.open_run`)."""
+    from ..target_policy import use_policy
+    from ..train.evaluate import choose_checkpoint, open_run, resolve_run
 
     run_dir, given = resolve_run(run)
     ckpt_path = given if given is not None else choose_checkpoint(run_dir, ckpt)
-    cfg = load_run(run_dir, overrides)
+    cfg, policy = open_run(run_dir, overrides, allow_targets=allow_targets,
+                           trust_config=trust_config)
+    with use_policy(policy):
+        model, ds = _build_generator(cfg, run_dir, ckpt_path, device)
+    return model, ds, ckpt_path
+
+
+def _build_generator(cfg, run_dir, ckpt_path, device):
+    from ..config import ConfigError
+    from ..registry import MODELS
+    from ..train.checkpoint import load_checkpoint
+    from ..train.evaluate import _dataset
+    from ..train.run import _user_error
+
     try:
         model = MODELS.build(cfg.model.to_dict())
     except Exception as e:  # noqa: BLE001
@@ -79,12 +92,13 @@ def load_generator(run, ckpt="auto", overrides=(), device="cpu"):
                           callable(getattr(ds, "decode", None))):
         raise ConfigError(f"the dataset of {run_dir} ({cfg.data.name}) has no encode()/"
                           "decode(): cannot turn the prompt into tokens")
-    return model, ds, ckpt_path
+    return model, ds
 
 
 def generate_run(run, prompt: str, max_new_tokens: int = 200, temperature: float = 1.0,
                  top_k: int | None = None, top_p: float | None = None,
-                 seed: int | None = None, ckpt="auto", overrides=(), device="cpu"):
+                 seed: int | None = None, ckpt="auto", overrides=(), device="cpu", *,
+                 allow_targets=(), trust_config: bool = False):
     """Yield the decoded text of the continuation piece by piece (library side of
     ``ktrain generate``). Each piece is what the new token adds to the decoded text
     (a multi-byte character is held back until it is complete)."""
@@ -96,7 +110,8 @@ def generate_run(run, prompt: str, max_new_tokens: int = 200, temperature: float
         raise ConfigError(f"--top-p must lie in (0, 1], got {top_p}")
     if top_k is not None and int(top_k) < 1:
         raise ConfigError(f"--top-k must be >= 1, got {top_k}")
-    model, ds, _ = load_generator(run, ckpt, overrides, device)
+    model, ds, _ = load_generator(run, ckpt, overrides, device, allow_targets=allow_targets,
+                                  trust_config=trust_config)
     ids = list(ds.encode(prompt))
     if not ids:
         raise ConfigError(f"the prompt {prompt!r} encodes to no tokens; give a longer --prompt")
@@ -153,6 +168,10 @@ def generate_cmd(
         "--device", help="cpu or cuda[:N].")] = "cpu",
     no_prompt: Annotated[bool, typer.Option(
         "--no-prompt", help="Print only the generated text, not the prompt.")] = False,
+    allow_target: Annotated[list[str] | None, typer.Option(
+        "--allow-target", metavar="MODULE", help=_ALLOW_RUN_HELP)] = None,
+    trust_config: Annotated[bool, typer.Option(
+        "--trust-config", help=_TRUST_HELP)] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks.")] = False,
 ):
     """Generate text with a trained language model, streaming it as it is sampled.
@@ -163,7 +182,8 @@ def generate_cmd(
     out = sys.stdout
     try:
         pieces = generate_run(run, prompt, max_new_tokens, temperature, top_k, top_p, seed,
-                              ckpt, device=device)
+                              ckpt, device=device, allow_targets=allow_target or (),
+                              trust_config=trust_config)
         first = True
         for piece in pieces:
             if first and not no_prompt:

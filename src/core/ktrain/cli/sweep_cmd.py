@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from .fit_cmd import RUNTIME_ERROR, _fail
+from .fit_cmd import _ALLOW_HELP, RUNTIME_ERROR, _fail
 
 __all__ = ["register", "sweep"]
 
@@ -43,6 +43,8 @@ def sweep(
         "--output-dir", "-o", help="Root of the sweep directories.")] = Path("multirun"),
     no_hydra_logging: Annotated[bool, typer.Option(
         "--no-hydra-logging", help="Turn off Hydra's console/file logging.")] = False,
+    allow_target: Annotated[list[str] | None, typer.Option(
+        "--allow-target", metavar="MODULE", help=_ALLOW_HELP)] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks.")] = False,
 ):
     """Run a hyper-parameter sweep (Hydra multirun); ranks the runs by --monitor and
@@ -74,7 +76,8 @@ def sweep(
         result = run_sweep(config_file, swept, fixed=fixed, sweeper=sweeper,
                            n_trials=n_trials, launcher=launcher, jobs=jobs,
                            monitor=monitor, mode=mode, output_dir=output_dir,
-                           hydra_logging=not no_hydra_logging)
+                           hydra_logging=not no_hydra_logging,
+                           allow_targets=allow_target or ())
     except typer.Exit:
         raise
     except Exception as e:  # noqa: BLE001
