@@ -137,6 +137,64 @@ def test_trainer_num_threads_applies_during_fit_and_restores(tmp_path):
     assert kt.get_num_threads() == 2 and _threads.get_threads_policy() == 2
 
 
+def _fit(tmp_path, probe_log, ckpt=None, **kw):
+    from ktrain import nn
+    from ktrain.train import Callback, RegressionTask, Trainer
+    from ktrain.utils.data import TensorDataset
+
+    class Probe(Callback):
+        def on_train_batch_end(self, trainer, *a, **k):
+            # a fixed count while the run lasts: the dispatcher never looks again
+            assert _threads.next_check[0] == float("inf")
+            probe_log.append(kt.get_num_threads())
+
+    kt.manual_seed(0)
+    x = kt.randn(32, 3)
+    loader = DataLoader(TensorDataset(x, x.sum(1, keepdim=True)), batch_size=8)
+    trainer = Trainer(default_root_dir=tmp_path, loggers=False, enable_progress_bar=False,
+                      enable_plots=False, callbacks=[Probe()], **kw)
+    trainer.fit(RegressionTask(nn.Linear(3, 1), optimizer=dict(name="sgd", lr=0.1)), loader,
+                ckpt_path=ckpt)
+    return trainer
+
+
+@needs_blas
+def test_auto_run_keeps_the_count_it_started_with(tmp_path, monkeypatch):
+    """'auto' in a Trainer chooses once: a changing load mid-run does not change the
+    numerics; the count is in the checkpoint and a resume takes it over."""
+    kt.set_num_threads("auto")
+    monkeypatch.setattr(_threads, "free_cores", lambda min_window=0.2: 1)
+    seen = []
+    trainer = _fit(tmp_path, seen, max_epochs=2)
+    assert seen == [1] * 8 and trainer._threads.chosen == 1
+    assert _threads.get_threads_policy() == "auto"        # the process's policy is back
+    ckpt = kt.load(tmp_path / "checkpoints" / "last.ckpt")
+    assert ckpt["loops"]["blas_threads"] == 1
+    # the machine is idle now (2 free cores), but the resumed run continues on 1 thread
+    monkeypatch.setattr(_threads, "free_cores", lambda min_window=0.2: 2)
+    seen.clear()
+    _fit(tmp_path, seen, max_epochs=3, ckpt="last")
+    assert seen == [1] * 4
+
+
+@needs_blas
+def test_auto_run_keeps_a_count_the_user_fixed(tmp_path, monkeypatch):
+    kt.set_num_threads(2)
+    monkeypatch.setattr(_threads, "free_cores", lambda min_window=0.2: pytest.fail("chose"))
+    seen = []
+    _fit(tmp_path, seen, max_epochs=1, enable_checkpointing=False)
+    assert seen == [2] * 4 and _threads.get_threads_policy() == 2
+
+
+@needs_blas
+def test_free_cores_waits_for_a_window(monkeypatch):
+    kt.set_num_threads("auto")
+    _threads.others_busy()
+    t0 = time.monotonic()
+    n = _threads.free_cores(min_window=0.3)
+    assert time.monotonic() - t0 >= 0.25 and 1 <= n <= _threads.num_cores()
+
+
 @pytest.mark.parametrize("bad", [0, -1, "many"])
 def test_trainer_rejects_bad_num_threads(bad):
     from ktrain.train import Trainer

@@ -5,10 +5,15 @@ Why a policy of our own: OpenBLAS starts one thread per core and busy-waits in t
 idle 2-core machine that is right, but beside one busy process its threads spin against
 the other job and a conv step gets 1.7-4x slower than with one thread (measured, see
 ``benchmarks/bench_threads.py``). So by default ktrain counts the CPU time that *other*
-processes used over the last second (``/proc/stat`` minus this process's own time) and
-gives BLAS the cores that are left: ``max(1, round(cores - others))``. The check is a
-clock comparison in the op dispatcher (``Function.apply``), which re-reads the counters
-at most once per second and only calls into the BLAS library when the answer changes.
+processes used recently (``/proc/stat`` minus this process's own time) and gives BLAS the
+cores that are left: ``max(1, round(cores - others))``.
+
+- In a Trainer run the count is chosen once, when the run starts, and kept: OpenBLAS's
+  results depend on its thread count (it blocks GEMMs differently), so a run must not
+  change its numerics half-way; the count goes into checkpoints and a resume uses it.
+- Outside a Trainer (a plain training script) the op dispatcher (``Function.apply``)
+  compares the clock with the next look's time, re-reads the counters at most once per
+  second and calls into the BLAS library only when the answer changes.
 
 Fixed settings turn the policy off: ``ktrain.set_num_threads(n)``, the environment
 variable ``KTRAIN_NUM_THREADS=n`` (or ``auto``), or a BLAS variable the user set
@@ -172,30 +177,64 @@ def _init_from_env() -> None:
         next_check[0] = float("inf")
 
 
-_init_from_env()
+def free_cores(min_window: float = 0.2) -> int:
+    """The BLAS threads the ``'auto'`` policy would pick now: the free cores over the time
+    since the previous look (waiting until that window is ``min_window`` seconds long)."""
+    if _State.last is None:
+        others_busy()                                   # a baseline
+    if _State.last is None:
+        return num_cores()                              # no /proc/stat here
+    wait = min_window - (time.monotonic() - _State.last[0])
+    if wait > 0:
+        time.sleep(wait)
+    others = others_busy()
+    return num_cores() if others is None else choose(num_cores(), others)
 
 
 class threads_policy:
-    """Context manager: ``set_num_threads(n)`` inside, the previous policy (and count)
-    restored on exit (the Trainer's ``num_threads``). ``n=None`` changes nothing."""
+    """Context manager for a Trainer run: a fixed count inside, the previous policy (and
+    count) restored on exit. ``'auto'`` picks :func:`free_cores` once on entry and keeps
+    it for the run, because OpenBLAS's results depend on its thread count (it blocks the
+    GEMMs differently): a run must not change its numerics half-way, and a resumed run
+    takes the count of its checkpoint (:meth:`resume_with`). ``'auto'`` keeps a count the
+    user fixed for the process (``set_num_threads(n)``, ``KTRAIN_NUM_THREADS``, a BLAS
+    variable); ``None`` changes nothing."""
 
     def __init__(self, n):
         if n is not None and not (isinstance(n, str) and n.strip().lower() == "auto"):
             _check_count(n)
         self.n = n
+        self.chosen = None
         self._saved = []      # a stack: the Trainer's stages may nest
 
-    def __enter__(self):
-        self._saved.append((_State.policy, next_check[0], _State.current))
-        if self.n is not None:
-            set_num_threads(self.n)
-        return self
-
-    def __exit__(self, *exc):
-        policy, due, count = self._saved.pop()
+    def _picks(self) -> bool:
+        """Whether this run chooses its own count (else the process's stays)."""
         if self.n is None:
             return False
-        _State.policy, next_check[0] = policy, due
-        if count is not None:
+        return not isinstance(self.n, str) or _State.policy == "auto"
+
+    def __enter__(self):
+        picks = self._picks()
+        self._saved.append((picks, _State.policy, next_check[0], get_num_threads()))
+        if picks:
+            set_num_threads(free_cores() if isinstance(self.n, str) else int(self.n))
+        self.chosen = get_num_threads()
+        return self
+
+    def resume_with(self, n) -> None:
+        """Inside an ``'auto'`` run: use the count the checkpoint was trained with."""
+        if n and self._saved and self._saved[-1][0] and isinstance(self.n, str):
+            set_num_threads(_check_count(int(n)))
+            self.chosen = get_num_threads()
+
+    def __exit__(self, *exc):
+        picks, policy, due, count = self._saved.pop()
+        if picks:
+            _State.policy, next_check[0] = policy, due
             _set_blas(count)
         return False
+
+
+_init_from_env()
+if _State.policy == "auto":
+    others_busy()   # the baseline of the first look

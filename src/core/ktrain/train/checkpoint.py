@@ -77,7 +77,9 @@ def dump_checkpoint(trainer, weights_only: bool = False) -> dict:
                          "batches_done": t._batches_done,
                          "epoch_completed": t._epoch_completed,
                          "num_training_batches": None if n is None else float(n),
-                         "epoch_start": t._epoch_start}
+                         "epoch_start": t._epoch_start,
+                         # the numerics depend on it (see ktrain._threads): resume with it
+                         "blas_threads": t._threads.chosen}
         ckpt["optimizer_states"] = [o.state_dict() for o in t.optimizers]
         ckpt["lr_schedulers"] = [c["scheduler"].state_dict() for c in t.lr_scheduler_configs]
         if t.scaler is not None:
@@ -189,6 +191,7 @@ def restore_checkpoint(trainer, ckpt: dict, weights_only: bool = False) -> None:
         t.current_epoch, t._batches_done = int(loops["epoch"]), int(loops["batches_done"])
         t._epoch_start = loops.get("epoch_start")
     t._resume_rng = ckpt["rng_states"]
+    t._threads.resume_with(loops.get("blas_threads"))
     states = ckpt.get("callbacks", {})
     for k, cb in zip(callback_state_keys(t.callbacks), t.callbacks):
         if k in states and hasattr(cb, "load_state_dict"):

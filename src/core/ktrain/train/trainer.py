@@ -73,8 +73,10 @@ class Trainer(Loops):
         checkpoint_every_n_steps: write ``checkpoints/last.ckpt`` every n optimizer steps.
         config: the run config, stored in checkpoints and given to loggers.
         num_threads: BLAS threads while the Trainer runs: 'auto' (default: the cores
-            other processes leave free, re-checked every second; see ``ktrain._threads``),
-            a positive int, or None (leave the process's setting alone).
+            other processes leave free when the run starts, kept for the whole run and
+            stored in checkpoints, so a resume continues with the same count and the same
+            numerics; a count the user fixed for the process is kept), a positive int, or
+            None (leave the process's setting alone). See ``ktrain._threads``.
 
     Example::
 
