@@ -17,11 +17,11 @@ needs_blas = pytest.mark.skipif(not _threads._blas(), reason="no BLAS found by t
 @pytest.fixture(autouse=True)
 def _restore_policy():
     saved = (_threads._State.policy, _threads.next_check[0], _threads.get_num_threads(),
-             _threads._State.last)
+             list(_threads._State.history))
     yield
     policy, due, count, last = saved
     _threads._set_blas(count)
-    _threads._State.policy, _threads.next_check[0], _threads._State.last = policy, due, last
+    _threads._State.policy, _threads.next_check[0], _threads._State.history = policy, due, last
 
 
 @needs_blas
@@ -58,7 +58,7 @@ def test_retune_reads_other_processes_cpu(monkeypatch):
     monkeypatch.setattr(_threads, "_sample", lambda: next(samples))
     monkeypatch.setattr(_threads, "num_cores", lambda: 2)
     kt.set_num_threads("auto")
-    _threads._State.current = None
+    _threads._State.current, _threads._State.history = None, []
     _threads.retune()                      # first look: a baseline only
     assert _threads.next_check[0] > time.monotonic()
     _threads.retune()
@@ -163,7 +163,7 @@ def test_auto_run_keeps_the_count_it_started_with(tmp_path, monkeypatch):
     """'auto' in a Trainer chooses once: a changing load mid-run does not change the
     numerics; the count is in the checkpoint and a resume takes it over."""
     kt.set_num_threads("auto")
-    monkeypatch.setattr(_threads, "free_cores", lambda min_window=0.2: 1)
+    monkeypatch.setattr(_threads, "free_cores", lambda min_window=0.2, workers=0: 1)
     seen = []
     trainer = _fit(tmp_path, seen, max_epochs=2)
     assert seen == [1] * 8 and trainer._threads.chosen == 1
@@ -171,7 +171,7 @@ def test_auto_run_keeps_the_count_it_started_with(tmp_path, monkeypatch):
     ckpt = kt.load(tmp_path / "checkpoints" / "last.ckpt")
     assert ckpt["loops"]["blas_threads"] == 1
     # the machine is idle now (2 free cores), but the resumed run continues on 1 thread
-    monkeypatch.setattr(_threads, "free_cores", lambda min_window=0.2: 2)
+    monkeypatch.setattr(_threads, "free_cores", lambda min_window=0.2, workers=0: 2)
     seen.clear()
     _fit(tmp_path, seen, max_epochs=3, ckpt="last")
     assert seen == [1] * 4
@@ -180,7 +180,7 @@ def test_auto_run_keeps_the_count_it_started_with(tmp_path, monkeypatch):
 @needs_blas
 def test_auto_run_keeps_a_count_the_user_fixed(tmp_path, monkeypatch):
     kt.set_num_threads(2)
-    monkeypatch.setattr(_threads, "free_cores", lambda min_window=0.2: pytest.fail("chose"))
+    monkeypatch.setattr(_threads, "free_cores", lambda min_window=0.2, workers=0: pytest.fail("chose"))
     seen = []
     _fit(tmp_path, seen, max_epochs=1, enable_checkpointing=False)
     assert seen == [2] * 4 and _threads.get_threads_policy() == 2
@@ -189,10 +189,53 @@ def test_auto_run_keeps_a_count_the_user_fixed(tmp_path, monkeypatch):
 @needs_blas
 def test_free_cores_waits_for_a_window(monkeypatch):
     kt.set_num_threads("auto")
-    _threads.others_busy()
+    _threads._State.history = []
     t0 = time.monotonic()
     n = _threads.free_cores(min_window=0.3)
     assert time.monotonic() - t0 >= 0.25 and 1 <= n <= _threads.num_cores()
+    # a look made just before does not shorten the window: an older one is used, no wait
+    _threads.others_busy()
+    t0 = time.monotonic()
+    _threads.free_cores(min_window=0.3)
+    assert time.monotonic() - t0 < 0.1
+
+
+def test_loader_workers_count_as_half_a_core(monkeypatch):
+    monkeypatch.setattr(_threads, "others_busy", lambda min_window=0.0: 0.0)
+    monkeypatch.setattr(_threads, "num_cores", lambda: 2)
+    _threads._State.history = [(time.monotonic() - 1, 0, 0.0)]
+    assert _threads.free_cores(workers=0) == 2
+    assert _threads.free_cores(workers=1) == 2   # 1.5 free rounds up
+    assert _threads.free_cores(workers=2) == 1
+
+
+@needs_blas
+def test_fit_tells_the_policy_about_its_workers(tmp_path, monkeypatch):
+    got = []
+    monkeypatch.setattr(_threads, "free_cores",
+                        lambda min_window=0.2, workers=0: got.append(workers) or 1)
+    from ktrain import nn
+    from ktrain.train import RegressionTask, Trainer
+    from ktrain.utils.data import TensorDataset
+
+    kt.set_num_threads("auto")
+    x = kt.randn(8, 3)
+    loader = DataLoader(TensorDataset(x, x), batch_size=4, num_workers=2)
+    Trainer(max_epochs=1, default_root_dir=tmp_path, loggers=False, enable_progress_bar=False,
+            enable_checkpointing=False, enable_plots=False).fit(
+        RegressionTask(nn.Linear(3, 3), optimizer=dict(name="sgd", lr=0.1)), loader)
+    assert got == [2]
+
+
+def test_others_busy_measures_over_the_window(monkeypatch):
+    T = _threads._TICK
+    samples = iter([(0.0, 0, 0.0), (1.0, T, 1.0), (1.05, T + T // 10, 1.05)])
+    monkeypatch.setattr(_threads, "_sample", lambda: next(samples))
+    _threads._State.history = []
+    assert _threads.others_busy() is None
+    assert _threads.others_busy() == pytest.approx(0.0)
+    # 0.05 s after the previous look: measured from the one before (1.05 s window)
+    assert _threads.others_busy(0.2) == pytest.approx((1.1 - 1.05) / 1.05)
 
 
 @pytest.mark.parametrize("bad", [0, -1, "many"])

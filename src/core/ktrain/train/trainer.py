@@ -250,6 +250,8 @@ class Trainer(Loops):
         if self.seed is not None:
             seed_everything(self.seed)
         self._begin(task, "fitting")
+        # the loader's worker processes will share the cores with BLAS ('auto' threads)
+        self._threads.workers = int(getattr(train_loader, "num_workers", 0) or 0)
         return self._run("fit", self._fit, train_loader, val_loader, ckpt_path)
 
     def validate(self, task, loader, ckpt_path=None):
