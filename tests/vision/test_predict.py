@@ -157,3 +157,20 @@ def test_cli_predict_images_top_k_and_grid(digits_run, tmp_path, monkeypatch):
     assert all(x["label"] in [str(c) for c in range(10)] for x in recs)
     assert all(abs(sum(t["probability"] for t in x["top_k"])) <= 1 + 1e-6 for x in recs)
     assert Image.open("grid.png").format == "PNG"
+
+
+def test_cli_predict_grid_without_matplotlib(digits_run, tmp_path, monkeypatch):
+    """--grid draws with Pillow: it works without the 'plots' extra (matplotlib)."""
+    import sys
+
+    from ktrain.cli import app
+    from typer.testing import CliRunner
+
+    for name in [m for m in sys.modules if m.split(".")[0] == "matplotlib"] + ["matplotlib"]:
+        monkeypatch.setitem(sys.modules, name, None)
+    monkeypatch.chdir(tmp_path)
+    img, y = Digits(split="test")[0]
+    img.save(tmp_path / "d.png")
+    r = CliRunner().invoke(app, ["predict", str(digits_run), "d.png", "--grid", "g.png"])
+    assert r.exit_code == 0, (r.output, r.exception)
+    assert Image.open("g.png").format == "PNG"

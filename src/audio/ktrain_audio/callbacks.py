@@ -20,10 +20,16 @@ class SpectrogramPlot(Callback):
     Config::
 
         trainer: {callbacks: [{name: spectrogram_plot, num_clips: 4}]}
+
+    It draws with matplotlib, ktrain's optional ``plots`` extra: without it the callback
+    is not built (an ImportError naming ``pip install "ktrain[plots]"``, before training).
     """
 
     def __init__(self, num_clips: int = 4, filename: str = "spectrograms.png",
                  sample_rate: int = 16000, n_mels: int = 64):
+        from ktrain.train._matplotlib import agg_figure
+
+        agg_figure("the spectrogram_plot callback's PNG plots")  # asked for: fail up front
         self.num_clips, self.filename = int(num_clips), filename
         self.sample_rate, self.n_mels = sample_rate, n_mels
         self._clips = None
@@ -62,8 +68,9 @@ class SpectrogramPlot(Callback):
     def on_fit_end(self, trainer, task):
         if not self._clips:
             return
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure  # no pyplot: the user's backend is left alone
+        from ktrain.train._matplotlib import agg_figure
+
+        Figure, FigureCanvasAgg = agg_figure("the spectrogram_plot callback's PNG plots")
 
         longest = max(c.shape[-1] for c in self._clips)   # variable-length batches
         clips = np.stack([np.pad(c, [(0, 0)] * (c.ndim - 1) + [(0, longest - c.shape[-1])])

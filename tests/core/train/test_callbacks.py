@@ -689,19 +689,25 @@ def test_plot_callback_writes_pngs(tmp_path):
     assert (tmp_path / "loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_plot_callback_never_fails_the_run(tmp_path, monkeypatch):
+def test_plot_callback_never_fails_the_run(tmp_path, monkeypatch, capsys):
     import sys
+
+    from ktrain.train import _matplotlib
 
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
     monkeypatch.setitem(sys.modules, "matplotlib.backends.backend_agg", None)
+    monkeypatch.setattr(_matplotlib, "_seen", set())
     from ktrain.train.loggers import JSONLLogger
 
-    cb = PlotCallback()
-    with pytest.warns(UserWarning, match="pip install matplotlib"):
-        FakeTrainer([cb], tmp_path, max_epochs=1, num_batches=1,
-                    loggers=[JSONLLogger(tmp_path)]).fit()
-    assert cb.paths == []
+    for sub in ("a", "b"):  # without the 'plots' extra: one notice per process, no warning
+        cb = PlotCallback()
+        FakeTrainer([cb], tmp_path / sub, max_epochs=1, num_batches=1,
+                    loggers=[JSONLLogger(tmp_path / sub)]).fit()
+        assert cb.paths == []
+    err = capsys.readouterr().err
+    assert err.count("matplotlib is not installed") == 1
+    assert 'pip install "ktrain[plots]"' in err and "loss.png" in err
 
 
 def test_default_callbacks():

@@ -239,5 +239,5 @@ def test_plot_metrics_without_matplotlib(tmp_path, monkeypatch):
     write_run(JSONLLogger(tmp_path), steps=2)
     for mod in ("matplotlib", "matplotlib.figure", "matplotlib.backends.backend_agg"):
         monkeypatch.setitem(sys.modules, mod, None)
-    with pytest.raises(ImportError, match="pip install matplotlib"):
+    with pytest.raises(ImportError, match=r'pip install "ktrain\[plots\]"'):
         plot_metrics(tmp_path)

@@ -7,7 +7,8 @@
 
 Rows are true classes, columns predicted classes (torchmetrics' and sklearn's layout).
 The PNG is drawn on matplotlib's Agg canvas (no display needed); cells show counts and
-the colour shows the row-normalised rate, so rare classes stay readable.
+the colour shows the row-normalised rate, so rare classes stay readable. Without
+matplotlib (the optional ``plots`` extra) only the CSV is written, with one notice.
 """
 from __future__ import annotations
 
@@ -66,7 +67,7 @@ def _labels(classes, c):
 def write_confusion_matrix(cm, out_dir, classes=None, title: str = "",
                            stem: str = "confusion_matrix") -> list[Path]:
     """Write ``<stem>.csv`` and ``<stem>.png`` into ``out_dir``; returns their paths
-    (only the CSV when matplotlib is missing)."""
+    (only the CSV, after a one-time notice, when matplotlib is missing)."""
     cm = np.asarray(cm, dtype=np.int64)
     c = cm.shape[0]
     names = _labels(classes, c)
@@ -79,10 +80,12 @@ def write_confusion_matrix(cm, out_dir, classes=None, title: str = "",
         w.writerow([name] + [int(v) for v in row])
     paths = [out_dir / f"{stem}.csv"]
     paths[0].write_text(buf.getvalue(), encoding="utf-8")
+    from ._matplotlib import PlotsNotInstalled, agg_figure, notify_skipped
+
     try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError:
+        Figure, FigureCanvasAgg = agg_figure()
+    except PlotsNotInstalled:
+        notify_skipped([f"{stem}.png"])
         return paths
     rates = cm / np.maximum(cm.sum(1, keepdims=True), 1)
     size = min(4 + 0.45 * c, 24)

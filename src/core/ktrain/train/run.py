@@ -400,6 +400,8 @@ def _fit_run(run_cfg: RunConfig, run_dir, overrides, resume, enable_progress_bar
     run_dir.mkdir(parents=True, exist_ok=True)
     save_run_config(run_cfg, run_dir, overrides=list(overrides))
     with _tee_output(run_dir / "run.log"):
+        if run_cfg.trainer.enable_plots:
+            _note_missing_plots(trainer, run_dir)
         trainer.fit(task, train_loader, val_loader, ckpt_path=resume)
         metrics = _floats(trainer.callback_metrics)
         if trainer.interrupted or trainer.global_rank != 0:
@@ -434,6 +436,16 @@ def _write_final(run_dir, metrics):
 
     atomic_write_text(Path(run_dir) / "metrics.json",
                       json.dumps(dict(sorted(metrics.items())), indent=2) + "\n")
+
+
+def _note_missing_plots(trainer, run_dir):
+    """Without matplotlib (the 'plots' extra), say up front, once for the run, which PNGs
+    it will not draw; the plot writers that come later stay quiet."""
+    from ._matplotlib import have_plots, notify_skipped
+
+    if getattr(trainer, "global_rank", 0) == 0 and not have_plots():
+        notify_skipped(["loss.png", "metrics.png", "lr.png", "confusion_matrix.png"],
+                       key=("run", str(Path(run_dir).resolve())))
 
 
 def _write_confusion(task, trainer, loader, run_dir, split):

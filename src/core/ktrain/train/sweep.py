@@ -320,8 +320,13 @@ def summarise(sweep_dir, monitor="val/accuracy", mode="max", params=None) -> Swe
     res = SweepResult(sweep_dir, monitor, mode, list(params), rows)
     if rows:
         res.csv_path = _write_csv(res)
+        from ._matplotlib import PlotsNotInstalled, notify_skipped
+
         try:
             res.plot_path = _plot(res)
+        except PlotsNotInstalled:  # the optional 'plots' extra: summary.csv is enough
+            notify_skipped(["summary.png"], key=("sweep", str(sweep_dir)))
+            res.plot_path = None
         except Exception:  # noqa: BLE001 - the plot is a convenience
             res.plot_path = None
     return res
@@ -349,13 +354,13 @@ def _plot(res: SweepResult):
     ok = [r for r in res.rows if r["status"] == "ok" and _finite(r.get("metric"))]
     if not ok or not res.params:
         return None
-    import matplotlib
+    from ._matplotlib import agg_figure
 
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    n = len(res.params)
-    fig, axes = plt.subplots(1, n, figsize=(4.0 * n, 3.4), squeeze=False)
+    Figure, FigureCanvasAgg = agg_figure("the sweep's summary.png")  # no pyplot: no global
+    n = len(res.params)                                               # backend switch
+    fig = Figure(figsize=(4.0 * n, 3.4))
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(1, n, squeeze=False)
     for ax, p in zip(axes[0], res.params):
         raw = [r["params"].get(p) for r in ok]
         ys = [r["metric"] for r in ok]
@@ -378,5 +383,4 @@ def _plot(res: SweepResult):
     fig.tight_layout()
     path = res.sweep_dir / "summary.png"
     fig.savefig(path, dpi=100)
-    plt.close(fig)
     return path

@@ -3,7 +3,8 @@
 It flushes the trainer's loggers, then calls ``ktrain.train.loggers.plot_metrics`` on the
 directory of the JSONL (or CSV) logger, or ``trainer.log_dir``. It also plots after a
 failed fit (``on_exception``), where the curves show what went wrong. Plotting never
-fails a run: a missing matplotlib or a plotting error becomes a warning.
+fails a run: without matplotlib (the ``plots`` extra) the PNGs are skipped with one notice
+naming ``pip install "ktrain[plots]"``; a plotting error becomes a warning.
 """
 from __future__ import annotations
 
@@ -51,12 +52,13 @@ class PlotCallback(Callback):
                 lg.save()
             except Exception:  # a logger that cannot flush should not stop the plots
                 pass
+        from .._matplotlib import PlotsNotInstalled, notify_skipped
         from ..loggers.plots import plot_metrics
 
         try:
             self.paths = plot_metrics(self._source_dir(trainer), self.out_dir)
-        except ImportError as e:
-            warnings.warn(f"PlotCallback: no plots: {e}", stacklevel=2)
+        except PlotsNotInstalled:
+            notify_skipped(["loss.png", "metrics.png", "lr.png"])
             self.paths = []
         except Exception as e:  # noqa: BLE001 - plots are a convenience, never fatal
             warnings.warn(f"PlotCallback: plotting failed: {type(e).__name__}: {e}",

@@ -14,8 +14,8 @@ data is there:
 In a fit the ``PlotCallback`` (``ktrain.train.callbacks``) calls it at the end (and after
 a failure, to show what went wrong). Figures are drawn on matplotlib's Agg canvas
 directly, without pyplot: no display, no global backend switch, safe in threads.
-matplotlib is optional: without it ``plot_metrics`` raises an ImportError that says how
-to install it.
+matplotlib is the optional ``plots`` extra: without it ``plot_metrics`` raises
+``PlotsNotInstalled`` (an ImportError) that names ``pip install "ktrain[plots]"``.
 """
 from __future__ import annotations
 
@@ -25,12 +25,11 @@ import os
 from collections import defaultdict
 from pathlib import Path
 
+from .._matplotlib import agg_figure
 from .jsonl import read_jsonl
 
 __all__ = ["plot_metrics", "read_metrics"]
 
-_INSTALL = ("plot_metrics needs the 'matplotlib' package (a dependency of ktrain that is "
-            "missing here): pip install matplotlib")
 _SKIP = {"step", "time", "epoch"}
 _PREFIXES = ("train", "val", "test")
 
@@ -89,11 +88,7 @@ def _split_prefix(name: str) -> tuple[str, str] | None:
 
 
 def _new_figure(n_panels: int):
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError as e:
-        raise ImportError(_INSTALL) from e
+    Figure, FigureCanvasAgg = agg_figure("plot_metrics' PNG plots")
     cols = min(n_panels, 3)
     rows = math.ceil(n_panels / cols)
     fig = Figure(figsize=(4.5 * cols + 1.5, 3.6 * rows), dpi=100)
