@@ -15,6 +15,7 @@ import pytest
 import ktrain as kt
 from ktrain import nn
 from ktrain.train import Callback, ClassificationTask, Trainer
+from ktrain.train.callbacks import ModelCheckpoint
 from ktrain.utils.data import DataLoader, TensorDataset
 
 SCRIPT = textwrap.dedent("""
@@ -238,3 +239,40 @@ def test_same_seed_is_bitwise_reproducible(tmp_path):
         runs.append(_weights(task))
     assert runs[0] == runs[1]
     assert runs[0] != runs[2]
+
+
+class _EpochMetrics(Callback):
+    """The train/val figures every epoch reports."""
+
+    def __init__(self):
+        self.rows = []
+
+    def on_train_epoch_end(self, trainer, task):
+        self.rows.append((trainer.current_epoch, {k: v for k, v in trainer.callback_metrics.items()
+                                                  if k.startswith(("train/", "val/"))}))
+
+
+def test_resume_from_epoch_end_checkpoint_reports_one_epoch(tmp_path):
+    """last.ckpt written where validation ends (every batch of the epoch done): the resumed
+    run reports that epoch's train metrics, and the next epoch counts only itself (it
+    counted both epochs: train/accuracy 0.52 instead of 0.71)."""
+    kt.manual_seed(0)
+    rs = np.random.RandomState(0)
+    x = rs.randn(96, 8).astype(np.float32)
+    val = DataLoader(TensorDataset(kt.tensor(x[:32]), kt.tensor(x[:32, :3].argmax(1))),
+                     batch_size=16)
+
+    def fit(root, epochs, resume=None):
+        rec = _EpochMetrics()
+        task, loader, trainer = _setup(root, max_epochs=epochs,
+                                       callbacks=[ModelCheckpoint(), rec])
+        trainer.fit(task, loader, val, ckpt_path=resume)
+        return rec.rows
+
+    full = fit(tmp_path / "full", 3)
+    fit(tmp_path / "cut", 1)
+    ckpt = kt.load(tmp_path / "cut" / "checkpoints" / "last.ckpt")
+    assert ckpt["loops"]["batches_done"] == 7 and not ckpt["loops"]["epoch_completed"]
+    resumed = fit(tmp_path / "cut", 3, resume="last")
+    assert [e for e, _ in resumed] == [0, 1, 2]
+    assert resumed == full

@@ -114,6 +114,15 @@ def _shape(t):
     return tuple(t.shape) if isinstance(t, Tensor) else type(t).__name__
 
 
+class _Shaped:
+    """What ``_make_metric`` reads of a batch's outputs/targets (shape and ndim), to
+    rebuild a checkpoint's metrics before any batch is seen."""
+
+    def __init__(self, shape):
+        self.shape = tuple(int(n) for n in shape)
+        self.ndim = len(self.shape)
+
+
 class _SupervisedTask(Task):
     """Shared machinery: loss with shape checks, metrics per stage, optimizers."""
 
@@ -148,6 +157,7 @@ class _SupervisedTask(Task):
                 raise ValueError(f"{type(self).__name__}: unknown metric {spec!r}; known: "
                                  f"{', '.join(self._metric_names)} (or pass Metric objects)")
         self._metrics = {s: None for s in _STAGES}
+        self._metric_shapes = {}  # stage -> [output shape, target shape] the metrics were made for
         self._pending_metric_states = {}
         self.optimizer_spec = optimizer
         self.scheduler_spec = scheduler
@@ -181,6 +191,8 @@ class _SupervisedTask(Task):
             ms = self._metrics[stage] = {name: (copy.deepcopy(spec) if isinstance(spec, Metric)
                                                 else self._make_metric(spec.lower(), out, y))
                                          for name, spec in self._metric_specs.items()}
+            if isinstance(out, Tensor) and isinstance(y, Tensor):  # to rebuild them on resume
+                self._metric_shapes[stage] = [list(out.shape), list(y.shape)]
             for name, st in self._pending_metric_states.pop(stage, {}).items():
                 if name in ms:
                     ms[name].load_state_dict(st)
@@ -266,12 +278,26 @@ class _SupervisedTask(Task):
 
     def on_save_checkpoint(self, checkpoint):
         # the train metrics of an unfinished epoch, so that a resumed epoch reports the same
-        ms = self._metrics["train"] or {}
-        checkpoint["task_metrics"] = {"train": {n: m.state_dict() for n, m in ms.items()}}
+        ms = self._metrics["train"]
+        states = {n: m.state_dict() for n, m in ms.items()} if ms is not None else \
+            dict(self._pending_metric_states.get("train", {}))
+        checkpoint["task_metrics"] = {"train": states}
+        if "train" in self._metric_shapes:
+            checkpoint["task_metric_shapes"] = {"train": self._metric_shapes["train"]}
 
     def on_load_checkpoint(self, checkpoint):
         states = checkpoint.get("task_metrics", {})
+        shapes = checkpoint.get("task_metric_shapes", {})
         for stage, st in states.items():
+            if self._metrics.get(stage) is None and stage in shapes and st:
+                # build the metrics now: a resume at the end of an epoch (every batch done)
+                # runs no step that would build them before the epoch's metrics are logged
+                out, y = (_Shaped(s) for s in shapes[stage])
+                try:
+                    self._stage_metrics(stage, out, y)
+                    self._metric_shapes[stage] = shapes[stage]
+                except (AttributeError, TypeError):  # a _make_metric needing real tensors
+                    self._metrics[stage] = None
             ms = self._metrics.get(stage)
             if ms is None:
                 self._pending_metric_states[stage] = st
