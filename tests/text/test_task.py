@@ -103,3 +103,38 @@ def test_group_documents_a_separate_test_file(sentiment_files):
     assert [Path(p) for p in data["test_files"]] == [test] and data["val_files"] is None
     assert len(_build_dataset(data, "test")) == 16          # all of the test file
     assert len(_build_dataset(data, "train")) + len(_build_dataset(data, "val")) == 16
+
+
+def test_lm_task_epoch_sums_survive_a_mid_epoch_resume(corpus, tmp_path):
+    """The token-weighted loss sums behind train/perplexity and train/bpc are checkpointed
+    (a resumed epoch reported the figures of its remaining batches only)."""
+    from ktrain.train import Callback
+
+    class Rec(Callback):
+        def __init__(self):
+            self.rows = []
+
+        def on_train_epoch_end(self, trainer, task):
+            self.rows.append({k: float(v) for k, v in trainer.callback_metrics.items()
+                              if k.startswith("train/") and not k.endswith("_step")})
+
+    tr = LanguageModelingDataset([corpus], split="train", block_size=8, samples_per_epoch=40)
+
+    def fit(root, **kw):
+        ktrain.manual_seed(0)
+        model = GPT(tr.vocab_size, block_size=8, n_layer=1, n_head=1, n_embd=8)
+        task = LanguageModelingTask(model, optimizer={"name": "adamw", "lr": 3e-3})
+        rec = Rec()
+        trainer = Trainer(max_epochs=2, enable_progress_bar=False, enable_checkpointing=False,
+                          loggers=False, enable_plots=False, seed=0, default_root_dir=root,
+                          callbacks=[rec], **{k: v for k, v in kw.items() if k != "ckpt"})
+        trainer.fit(task, DataLoader(tr, batch_size=8), ckpt_path=kw.get("ckpt"))
+        return rec.rows
+
+    full = fit(tmp_path / "full")
+    fit(tmp_path / "cut", max_steps=7, checkpoint_every_n_steps=1)   # 5 batches an epoch
+    ckpt = ktrain.load(tmp_path / "cut" / "checkpoints" / "last.ckpt")
+    assert ckpt["loops"]["batches_done"] == 2 and ckpt["task_nll"]["train"][1] == 2 * 8 * 8
+    resumed = fit(tmp_path / "cut", ckpt="last")
+    assert resumed == full[1:]
+    assert set(full[1]) >= {"train/perplexity", "train/bpc", "train/loss"}

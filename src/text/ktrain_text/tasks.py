@@ -122,8 +122,23 @@ class LanguageModelingTask(Task):
         if "bpc" in self.metrics:
             self.log(f"{stage}/bpc", mean / math.log(2.0) / self.chars_per_token)
 
-    def on_train_epoch_start(self):
-        self._nll["train"] = [0.0, 0]
+    def setup(self, stage):
+        # the train sums restart with each fit (a resumed one then loads its checkpoint's)
+        # and after each epoch's figures; not at epoch start, which a resumed run repeats
+        # in the middle of the epoch
+        if stage == "fit":
+            self._nll["train"] = [0.0, 0]
+
+    def on_save_checkpoint(self, checkpoint):
+        # the token-weighted loss sum of the unfinished epoch (perplexity and bpc of a
+        # resumed epoch are then those of an uninterrupted one)
+        total, n = self._nll["train"]
+        checkpoint["task_nll"] = {"train": [float(total), int(n)]}
+
+    def on_load_checkpoint(self, checkpoint):
+        saved = (checkpoint.get("task_nll") or {}).get("train")
+        if saved is not None:
+            self._nll["train"] = [float(saved[0]), int(saved[1])]
 
     def on_train_epoch_end(self):
         self._epoch_metrics("train")
