@@ -86,6 +86,54 @@ def test_image_folder_errors(tmp_path):
         D.make_dataset(tmp_path, None)
 
 
+def _grey_tree(root, side=12, n=3, mode="L"):
+    rng = np.random.default_rng(0)
+    for cls in ("a", "b"):
+        for i in range(n):
+            (root / cls).mkdir(parents=True, exist_ok=True)
+            a = rng.integers(0, 256, (side, side), dtype=np.uint8)
+            Image.fromarray(a).convert(mode).save(root / cls / f"{i}.png")
+
+
+IMAGENET = {"name": "normalize", "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]}
+
+
+def test_image_folder_channels_and_image_size(tmp_path):
+    """Greyscale and small images: channels=1 reads 'L' (1-channel tensors), None detects
+    it, image_size resizes as the image is read; an RGB normalize follows channels=1."""
+    _grey_tree(tmp_path)
+    default = D.ImageFolder(tmp_path, transform=["to_tensor"])
+    assert default.channels == 3 and tuple(default[0][0].shape) == (3, 12, 12)  # torchvision
+    grey = D.ImageFolder(tmp_path, channels=1, image_size=16, transform=["to_tensor", IMAGENET])
+    detected = D.ImageFolder(tmp_path, channels=None, image_size=[16, 20],
+                             transform=["to_tensor"])
+    assert detected.channels == 1 and detected.image_mode == "L"
+    assert tuple(detected[0][0].shape) == (1, 16, 20) and detected.image_hw == (16, 20)
+    x = grey[0][0]
+    assert tuple(x.shape) == (1, 16, 16) and x.dtype == ktrain.float32
+    raw = Image.open(grey.samples[0][0]).resize((16, 16), Image.BILINEAR)
+    mean = 0.299 * 0.485 + 0.587 * 0.456 + 0.114 * 0.406
+    std = 0.299 * 0.229 + 0.587 * 0.224 + 0.114 * 0.225
+    np.testing.assert_allclose(x.numpy()[0], (np.asarray(raw) / 255.0 - mean) / std,
+                               rtol=1e-5, atol=1e-5)
+    assert grey.image_mode == "L" and grey.image_hw == (16, 16)
+    rgb = tmp_path / "rgb"
+    _tree(rgb)
+    assert D.ImageFolder(rgb, channels=None).channels == 3
+    assert tuple(D.ImageFolder(rgb, channels=1, transform=["to_tensor"])[0][0].shape) == \
+        (1, 4, 4)
+
+
+def test_image_folder_channels_image_size_errors(tmp_path):
+    _grey_tree(tmp_path)
+    for bad in (2, "rgb", True):
+        with pytest.raises(ValueError, match="channels must be 1"):
+            D.ImageFolder(tmp_path, channels=bad)
+    for bad in (0, [4, 4, 4], "big", -3):
+        with pytest.raises(ValueError, match="image_size must be"):
+            D.ImageFolder(tmp_path, image_size=bad)
+
+
 def test_image_folder_scan_is_lazy_and_fast(tmp_path):
     n = 1500
     for c in range(3):

@@ -119,9 +119,45 @@ def test_imagefolder_resnet18_quick(tmp_path):
             Image.fromarray(a).save(tmp_path / "pics" / cls / f"{i}.png")
     run, out = fit(CONF / "imagefolder_resnet18.yaml", f"data.root={tmp_path / 'pics'}",
                    "task.num_classes=2", "data.batch_size=4", "data.num_workers=0",
-                   "data.train_transform=[{name: random_resized_crop, size: 40}]",
-                   "data.transform.0.size=40", "data.transform.1.size=32", *QUICK)
+                   "data.image_size=32", *QUICK)
     assert (run / "checkpoints" / "last.ckpt").is_file() and "val/accuracy" in out
+    cfg = yaml.safe_load((run / "config.yaml").read_text())
+    assert cfg["model"]["in_channels"] == 3 and cfg["data"]["channels"] == 3
+    assert cfg["data"]["train_transform"][0] == {"name": "random_resized_crop", "size": 32}
+
+
+def _grey_pngs(root, side=12):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for cls, level in (("dark", 60), ("light", 190)):
+        (root / cls).mkdir(parents=True)
+        for i in range(10):
+            a = np.clip(rng.normal(level, 20, (side, side)), 0, 255).astype(np.uint8)
+            Image.fromarray(a).save(root / cls / f"{i}.png")  # mode 'L'
+
+
+def test_imagefolder_greyscale_small_images(tmp_path):
+    """12x12 greyscale PNGs through the unchanged image-folder group: data.channels=1 and
+    data.image_size=16 give 1x16x16 inputs, the model's in_channels follows, the group's
+    RGB normalize becomes its grey equivalent; bad values exit 2."""
+    _grey_pngs(tmp_path / "glyphs")
+    common = [f"data.root={tmp_path / 'glyphs'}", "task.num_classes=2", "data.batch_size=4",
+              "data.num_workers=0"]
+    run, out = fit(CONF / "imagefolder_resnet18.yaml", *common, "data.channels=1",
+                   "data.image_size=16", "model=lenet5", "model.input_size=16", *QUICK)
+    assert (run / "checkpoints" / "last.ckpt").is_file() and "val/accuracy" in out
+    cfg = yaml.safe_load((run / "config.yaml").read_text())
+    assert cfg["model"]["name"] == "lenet5" and cfg["model"]["in_channels"] == 1
+    assert cfg["data"]["channels"] == 1 and cfg["data"]["image_size"] == 16
+    run, out = fit(CONF / "imagefolder_resnet18.yaml", *common, "data.channels=1",
+                   "data.image_size=[16,16]", "model=resnet20", *QUICK)
+    assert yaml.safe_load((run / "config.yaml").read_text())["model"]["in_channels"] == 1
+    for bad in ("data.channels=2", "data.image_size=0"):
+        r = CliRunner().invoke(app, ["fit", str(CONF / "imagefolder_resnet18.yaml"), *common,
+                                     bad, *QUICK], env={"COLUMNS": "200"})
+        assert r.exit_code == 2, (bad, r.output)
+        assert bad.split("=")[0].split(".")[1] in r.output
 
 
 # ------------------------------------------------------------------ slow

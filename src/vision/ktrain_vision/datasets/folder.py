@@ -11,9 +11,17 @@ sub-trees, ``split`` picks one (class indices come from the train tree; without 
 tree, val is ``val_fraction`` of train, per class); otherwise the single tree is split per
 class, deterministically by ``split_seed``, into ``val_fraction`` / ``test_fraction`` / the
 rest. ``split=None`` is the whole tree (torchvision's ImageFolder).
+
+Channels and size (:class:`ImageFolder`): ``channels`` is 3 (RGB, torchvision's
+behaviour), 1 (greyscale: every image is read as 'L') or None (detected from the first
+image of each class: 1 when all of them are greyscale); ``image_size`` (an int for a
+square, or ``[h, w]``) resizes every image to exactly that size (bilinear, as ``ktrain
+predict`` does) when it is read, before the transforms; None keeps the images' own size.
 """
 from __future__ import annotations
 
+import functools
+import numbers
 import os
 from pathlib import Path
 
@@ -90,12 +98,13 @@ def make_dataset(directory, class_to_idx=None, extensions=None, is_valid_file=No
     return instances
 
 
-def pil_loader(path):
-    """Open an image file as an RGB PIL image (errors name the file)."""
+def pil_loader(path, mode="RGB"):
+    """Open an image file as a PIL image in ``mode`` ('RGB', or 'L' for greyscale; errors
+    name the file)."""
     try:
         with open(path, "rb") as f:
             img = Image.open(f)
-            return img.convert("RGB")
+            return img.convert(mode)
     except (OSError, ValueError, Image.DecompressionBombError) as e:
         raise OSError(f"cannot read image {path}: {e}") from None
 
@@ -203,17 +212,114 @@ class DatasetFolder(VisionDataset):
         return f"Classes: {len(self.classes)}"
 
 
+#: PIL modes read as one channel (grey, with or without alpha, 1/16/32-bit).
+_GREY_MODES = ("1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F")
+#: ITU-R 601-2 luma weights: PIL's RGB -> 'L' conversion.
+_LUMA = (0.299, 0.587, 0.114)
+
+
+def _check_channels(channels, owner):
+    if channels is None or (isinstance(channels, numbers.Integral)
+                            and not isinstance(channels, bool) and int(channels) in (1, 3)):
+        return None if channels is None else int(channels)
+    raise ValueError(f"{owner}: channels must be 1 (greyscale), 3 (RGB) or null (detect from "
+                     f"the images), got {channels!r}")
+
+
+def _check_image_size(image_size, owner):
+    """``image_size`` as ``(h, w)`` or None (int: a square)."""
+    if image_size is None:
+        return None
+    vals = [image_size] if isinstance(image_size, numbers.Number) else image_size
+    try:
+        vals = list(vals)
+    except TypeError:
+        vals = None
+    if vals is None or len(vals) not in (1, 2) or not all(
+            isinstance(v, numbers.Integral) and not isinstance(v, bool) and v > 0
+            for v in vals):
+        raise ValueError(f"{owner}: image_size must be a positive int or [height, width] "
+                         f"(or null to keep the images' size), got {image_size!r}")
+    return (int(vals[0]), int(vals[-1]))
+
+
+def _grey_normalize(transform):
+    """``transform`` with each top-level 3-value :class:`Normalize` replaced by its grey
+    equivalent (the luma-weighted mean and std), so that an RGB recipe's statistics
+    (ImageNet's) follow a greyscale dataset."""
+    from ..transforms import Compose, Normalize
+
+    def grey(t):
+        if isinstance(t, Normalize) and len(t.mean) == 3 and len(t.std) == 3:
+            return Normalize([sum(w * m for w, m in zip(_LUMA, t.mean))],
+                             [sum(w * s for w, s in zip(_LUMA, t.std))], t.inplace)
+        return t
+
+    if isinstance(transform, Compose):
+        return Compose([grey(t) for t in transform.transforms])
+    return None if transform is None else grey(transform)
+
+
 class ImageFolder(DatasetFolder):
-    """:class:`DatasetFolder` of images (:data:`IMG_EXTENSIONS`, RGB PIL images)."""
+    """:class:`DatasetFolder` of images (:data:`IMG_EXTENSIONS`, PIL images).
+
+    ``channels``: 3 (RGB, the default), 1 (greyscale 'L') or None (detect: 1 when the first
+    image of every class is greyscale, else 3); the detected value is ``self.channels``.
+    With 1 channel, a 3-value ``Normalize`` in the transforms (an RGB recipe's statistics)
+    becomes its grey equivalent: the mean and std weighted by PIL's luma weights (0.299,
+    0.587, 0.114), e.g. ImageNet's become 0.459 / 0.226. ``image_size`` (int or
+    ``[h, w]``): every image is resized to exactly that size (bilinear) as it is read,
+    before the transforms; None keeps the images' size. ``image_mode``/``image_hw`` say the
+    result (``ktrain predict`` converts new images the same way)."""
 
     def __init__(self, root, transform=None, target_transform=None, loader=default_loader,
                  is_valid_file=None, allow_empty=False, *, split=None, val_fraction=0.1,
-                 test_fraction=0.1, split_seed=0, train_transform=None, batch_transform=None):
+                 test_fraction=0.1, split_seed=0, train_transform=None, batch_transform=None,
+                 channels=3, image_size=None):
+        owner = type(self).__name__
+        channels = _check_channels(channels, owner)
+        self.image_size = _check_image_size(image_size, owner)
         super().__init__(root, loader, IMG_EXTENSIONS if is_valid_file is None else None,
                          transform, target_transform, is_valid_file, allow_empty, split=split,
                          val_fraction=val_fraction, test_fraction=test_fraction,
                          split_seed=split_seed, train_transform=train_transform,
                          batch_transform=batch_transform)
         self.imgs = self.samples
+        self.channels = self._detect_channels() if channels is None else channels
+        self.image_mode = "L" if self.channels == 1 else "RGB"
+        self.image_hw = self.image_size
+        if self.loader is default_loader or self.loader is pil_loader:
+            # read straight into the wanted mode (picklable for loader workers)
+            self.loader = functools.partial(pil_loader, mode=self.image_mode)
+        if self.channels == 1:
+            self.transform = _grey_normalize(self.transform)
 
+    def _detect_channels(self):
+        """1 when the first image of every class is greyscale, else 3 (headers only)."""
+        first = {}
+        for path, target in self.samples:
+            first.setdefault(target, path)
+        for path in first.values():
+            try:
+                with Image.open(path) as im:
+                    mode = im.mode
+            except (OSError, ValueError, Image.DecompressionBombError) as e:
+                raise OSError(f"cannot read image {path}: {e}") from None
+            if mode not in _GREY_MODES:
+                return 3
+        return 1 if first else 3
 
+    def _sample(self, index):
+        path, target = self.samples[index]
+        img = self.loader(path)
+        if getattr(img, "mode", self.image_mode) != self.image_mode:
+            img = img.convert(self.image_mode)
+        if self.image_size is not None:
+            h, w = self.image_size
+            if img.size != (w, h):
+                img = img.resize((w, h), Image.BILINEAR)
+        return img, target
+
+    def extra_repr(self):
+        size = "" if self.image_size is None else f", {self.image_size[0]}x{self.image_size[1]}"
+        return f"{super().extra_repr()}\nImages: {self.image_mode}{size}"
