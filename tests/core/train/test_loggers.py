@@ -241,3 +241,106 @@ def test_plot_metrics_without_matplotlib(tmp_path, monkeypatch):
         monkeypatch.setitem(sys.modules, mod, None)
     with pytest.raises(ImportError, match=r'pip install "ktrain\[plots\]"'):
         plot_metrics(tmp_path)
+
+
+# ----------------------------------------------------------------------------- resume
+def _resumed(cls, tmp_path, state):
+    lg = cls()
+    lg.log_dir = tmp_path
+    lg.load_state_dict(state)
+    return lg
+
+
+def test_csv_resume_cuts_back_to_the_checkpoint(tmp_path):
+    lg = CSVLogger(tmp_path)
+    lg.log_metrics({"a": 1.0, "epoch": 0}, step=1)
+    lg.log_metrics({"a": 2.0, "epoch": 0}, step=2)
+    lg.save()
+    state = lg.state_dict()                      # the checkpoint, at step 2
+    assert state["rows"] == 2 and state["last"] == {"step": 2, "a": 2.0, "epoch": 0}
+    lg.log_metrics({"b": 5.0, "epoch": 0}, step=2)  # merged into the checkpoint's row ...
+    lg.log_metrics({"a": 3.0, "epoch": 1}, step=3)  # ... and a later row, then a kill
+    lg.save()
+    assert read_csv(tmp_path / "metrics.csv")[0] == ["step", "epoch", "a", "b"]
+    lg2 = _resumed(CSVLogger, tmp_path, state)
+    header, rows = read_csv(tmp_path / "metrics.csv")
+    assert header == ["step", "epoch", "a"] and [(r["step"], r["a"]) for r in rows] == \
+        [("1", "1.0"), ("2", "2.0")]
+    lg2.log_metrics({"b": 5.0, "epoch": 0}, step=2)   # logged again: merged as before
+    lg2.log_metrics({"a": 3.0, "epoch": 1}, step=3)
+    lg2.finalize("success")
+    lg.log_metrics({"x": 1.0}, step=9)  # (the killed logger is gone; keep it from flushing)
+    lg._pending.clear()
+    header, rows = read_csv(tmp_path / "metrics.csv")
+    assert header == ["step", "epoch", "a", "b"]
+    assert [(r["step"], r["a"], r["b"]) for r in rows] == \
+        [("1", "1.0", ""), ("2", "2.0", "5.0"), ("3", "3.0", "")]
+    # a file that is not the checkpoint's (fewer rows) is left as it is, with a warning
+    with pytest.warns(UserWarning, match="does not hold the 7 rows"):
+        _resumed(CSVLogger, tmp_path, dict(state, rows=7))
+    assert len(read_csv(tmp_path / "metrics.csv")[1]) == 3
+    _resumed(CSVLogger, tmp_path, {})      # resumed with nothing logged before: starts anew
+    assert not (tmp_path / "metrics.csv").exists()
+
+
+def test_jsonl_resume_cuts_back_and_drops_a_torn_line(tmp_path):
+    lg = JSONLLogger(tmp_path)
+    lg.log_metrics({"a": 1.0}, step=1)
+    state = lg.state_dict()
+    lg.log_metrics({"a": 2.0}, step=2)
+    lg.finalize("success")
+    with open(tmp_path / "metrics.jsonl", "a") as fh:
+        fh.write('{"step": 3, "a"')                  # a write a kill cut short
+    lg2 = _resumed(JSONLLogger, tmp_path, state)
+    assert [r["step"] for r in read_jsonl(tmp_path / "metrics.jsonl")] == [1]
+    lg2.log_metrics({"a": 2.5}, step=2)
+    lg2.finalize("success")
+    assert [r["a"] for r in read_jsonl(tmp_path / "metrics.jsonl")] == [1.0, 2.5]
+    # appending after a torn line (no resume state) cuts the torn line first
+    with open(tmp_path / "metrics.jsonl", "a") as fh:
+        fh.write('{"step": 3, "a"')
+    lg3 = JSONLLogger(tmp_path)
+    lg3.log_metrics({"a": 4.0}, step=4)
+    lg3.finalize("success")
+    assert [r["step"] for r in read_jsonl(tmp_path / "metrics.jsonl")] == [1, 2, 4]
+    assert JSONLLogger(tmp_path).state_dict()["lines"] == 3
+    with pytest.warns(UserWarning, match="does not hold the 1 lines"):
+        _resumed(JSONLLogger, tmp_path, {"lines": 1, "last": "something else"})
+
+
+@pytest.mark.skipif(not tensorboard_available(), reason="tensorboardX not installed")
+def test_tensorboard_resume_rewrites_the_checkpoint_scalars(tmp_path):
+    from ktrain.train.loggers import read_scalars
+
+    lg = TensorBoardLogger(tmp_path)
+    lg.log_hyperparams({"lr": 0.1})
+    lg.log_metrics({"train/loss": 0.5, "epoch": 0}, step=1)
+    lg.save()
+    state = lg.state_dict()                    # 2 scalars on disk
+    assert state["scalars"] == 2
+    assert read_scalars(tmp_path / "tensorboard") == [("train/loss", 1, 0.5), ("epoch", 1, 0.0)]
+    lg.log_metrics({"train/loss": 0.25}, step=2)   # after the checkpoint ...
+    lg.finalize("interrupted")                     # ... and an hparams sub-run
+    lg.log_metrics({"test/acc": 0.5}, step=3)      # a second file
+    lg.finalize("success")
+    d = tmp_path / "tensorboard"
+    assert len(list(d.glob("*tfevents*"))) == 2 and (d / "hparams").is_dir()
+    lg2 = _resumed(TensorBoardLogger, tmp_path, state)
+    assert len(list(d.glob("*tfevents*"))) == 1 and not (d / "hparams").exists()
+    assert read_scalars(d) == [("train/loss", 1, 0.5), ("epoch", 1, 0.0)]
+    lg2.log_hyperparams({"lr": 0.1})
+    lg2.log_metrics({"train/loss": 0.75}, step=2)
+    lg2.finalize("success")
+    assert read_scalars(d)[:3] == [("train/loss", 1, 0.5), ("epoch", 1, 0.0),
+                                   ("train/loss", 2, 0.75)]
+    assert ("hparam/train/loss", 0, 0.75) in read_scalars(d / "hparams")
+    # a rewrite killed after its file was complete is finished by the next resume
+    from ktrain.train.loggers.tensorboard import _event_files
+
+    (d / ".ktrain-resume.ready").write_bytes(b"".join(p.read_bytes() for p in _event_files(d)))
+    for p in list(d.glob("*tfevents*")):
+        p.rename(p.with_name(p.name + ".x"))     # still 'tfevents' files, to be replaced
+    _resumed(TensorBoardLogger, tmp_path, {"scalars": 3, "last": {}})
+    assert read_scalars(d)[:3] == [("train/loss", 1, 0.5), ("epoch", 1, 0.0),
+                                   ("train/loss", 2, 0.75)]
+    assert len(list(d.glob("*tfevents*"))) == 1 and not (d / ".ktrain-resume.ready").exists()

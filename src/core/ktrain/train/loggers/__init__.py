@@ -3,7 +3,7 @@ from .base import Logger
 from .csv_logger import CSVLogger
 from .jsonl import JSONLLogger, read_jsonl
 from .plots import plot_metrics, read_metrics
-from .tensorboard import TensorBoardLogger, tensorboard_available
+from .tensorboard import TensorBoardLogger, read_scalars, tensorboard_available
 
 __all__ = [
     "CSVLogger",
@@ -14,6 +14,7 @@ __all__ = [
     "plot_metrics",
     "read_jsonl",
     "read_metrics",
+    "read_scalars",
     "tensorboard_available",
 ]
 

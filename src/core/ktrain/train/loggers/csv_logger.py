@@ -9,7 +9,10 @@ buffered and written on ``save()`` (the trainer calls it at epoch ends and befor
 checkpoints), every ``flush_every_n_rows`` rows, and on ``finalize``. When a new metric
 name appears after rows were written, the file is rewritten with the wider header
 through a temporary file and an atomic rename, so a crash never leaves a torn file.
-A run that resumes into the same directory appends to the existing file.
+A run that resumes into the same directory appends to the existing file. A checkpoint
+records how many rows were on disk when it was written (``state_dict``); resuming from
+it cuts the file back to those rows (those logged after the checkpoint are logged again
+by the resumed run), so the file ends as an uninterrupted run's would.
 
 ``epoch`` is filled when the trainer includes ``'epoch'`` in the metrics it logs.
 """
@@ -18,6 +21,7 @@ from __future__ import annotations
 import csv
 import math
 import os
+import warnings
 from pathlib import Path
 
 from .base import DirLogger
@@ -48,6 +52,8 @@ class CSVLogger(DirLogger):
         self._written_last: dict | None = None  # the last row on disk ...
         self._written_last_offset = 0  # ... and where it starts
         self._reopened = False
+        self._rows_on_disk = 0  # data rows in the file
+        self._resume: dict | None = None  # a checkpoint's state, applied once log_dir is known
 
     @property
     def path(self) -> Path:
@@ -58,6 +64,8 @@ class CSVLogger(DirLogger):
             hparams_to_file(self._log_dir, params)
 
     def log_metrics(self, metrics: dict, step: int) -> None:
+        if self._resume is not None:
+            self._apply_resume()
         row = {k: to_number(v) for k, v in metrics.items()}
         row.pop("step", None)
         last = self._pending[-1] if self._pending else None
@@ -76,6 +84,8 @@ class CSVLogger(DirLogger):
             self.save()
 
     def save(self) -> None:
+        if self._resume is not None:
+            self._apply_resume()
         if not self._pending:
             return
         path = self.path
@@ -83,35 +93,43 @@ class CSVLogger(DirLogger):
         if self._reopened:
             os.truncate(path, self._written_last_offset)
             self._reopened = False
+            self._rows_on_disk -= 1
         if self._file_columns is None and path.exists() and path.stat().st_size:
-            with open(path, newline="") as fh:  # resuming into an existing run directory
-                header = next(csv.reader(fh), [])
+            with open(path, newline="") as fh:  # appending to an existing run directory
+                reader = csv.reader(fh)
+                header = next(reader, [])
+                self._rows_on_disk = sum(1 for _ in reader)
             self._file_columns = header
             self._columns = header + [c for c in self._columns if c not in header]
         if self._file_columns == self._columns:
             with open(path, "a", newline="") as fh:
                 self._write_rows(fh, self._pending)
                 fh.flush()
+            self._rows_on_disk += len(self._pending)
         else:
-            self._rewrite(path)
+            self._rows_on_disk = self._rewrite(path, self._pending) + len(self._pending)
         self._file_columns = list(self._columns)
         self._written_last = self._pending[-1]
         self._pending.clear()
 
-    def _rewrite(self, path: Path) -> None:
-        old_rows = []
-        if path.exists():
-            with open(path, newline="") as fh:
-                old_rows = list(csv.DictReader(fh))
+    def _rewrite(self, path: Path, rows: list[dict], old_rows=None) -> int:
+        """Write ``old_rows`` (default: the file's rows) and ``rows`` under the current
+        header, atomically; returns the number of old rows."""
+        if old_rows is None:
+            old_rows = []
+            if path.exists():
+                with open(path, newline="") as fh:
+                    old_rows = list(csv.DictReader(fh))
         tmp = path.with_name(f".{path.name}.tmp")
         with open(tmp, "w", newline="") as fh:
-            writer = csv.DictWriter(fh, self._columns)
+            writer = csv.DictWriter(fh, self._columns, extrasaction="ignore")
             writer.writeheader()
             writer.writerows(old_rows)
-            self._write_rows(fh, self._pending)
+            self._write_rows(fh, rows)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+        return len(old_rows)
 
     def _write_rows(self, fh, rows: list[dict]) -> None:
         writer = csv.DictWriter(fh, self._columns)
@@ -122,6 +140,53 @@ class CSVLogger(DirLogger):
 
     def finalize(self, status: str) -> None:
         self.save()
+
+    # ------------------------------------------------------------------ resume
+    def state_dict(self) -> dict:
+        """What is on disk (a checkpoint stores it): the row count, the header and the last
+        row (later merges may still widen it)."""
+        if self._pending and self._log_dir is not None:
+            self.save()
+        last = None if self._written_last is None else dict(self._written_last)
+        return {"rows": self._rows_on_disk, "columns": list(self._file_columns or []),
+                "last": last}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Make the file what it was when the checkpoint was written (now, or once the
+        trainer gives the logger its directory)."""
+        self._resume = dict(state)
+        if self._log_dir is not None:
+            self._apply_resume()
+
+    def _apply_resume(self) -> None:
+        state, self._resume = self._resume, None
+        n, last = int(state.get("rows", 0)), state.get("last")
+        columns = list(state.get("columns") or [])
+        path = self.path
+        rows, header = [], []
+        if path.exists():
+            with open(path, newline="") as fh:
+                reader = csv.DictReader(fh)
+                header = list(reader.fieldnames or [])
+                rows = list(reader)
+        if n == 0:  # every row came after the checkpoint
+            if path.exists():
+                path.unlink()
+            self._file_columns, self._written_last, self._rows_on_disk = None, None, 0
+            return
+        if last is None or len(rows) < n or not columns or \
+                any(rows[n - 1].get(k) != str(_cell(v)) for k, v in last.items()):
+            warnings.warn(f"CSVLogger: {path} does not hold the {n} rows the checkpoint was "
+                          f"written after (it has {len(rows)}); appending to it as it is",
+                          stacklevel=3)
+            return
+        self._pending.clear()
+        self._columns = columns
+        # rows logged after the checkpoint go, and what was merged into its last row since
+        self._rewrite(path, [last], old_rows=rows[:n - 1])
+        self._file_columns = list(columns)
+        self._written_last, self._reopened = dict(last), False
+        self._rows_on_disk = n
 
 
 def _mergeable(last: dict | None, row: dict, step: int) -> bool:
