@@ -829,3 +829,52 @@ def test_real_trainer_nan_guard(tmp_path):
     tr.fit(task, train, val)
     assert guard.skipped_steps == 1 and tr.global_step == 12
     assert all(np.isfinite(p.detach().numpy()).all() for p in task.parameters())
+
+
+@pytest.mark.parametrize("mode, vals", [("min", [0.5, math.nan, 0.4, math.inf]),
+                                        ("max", [math.nan, 0.5, -math.inf, math.nan])])
+def test_checkpoint_non_finite_monitor_never_enters_top_k(tmp_path, mode, vals):
+    """A NaN (or infinite) score never replaces a finite best, even with room in the top
+    k (a NaN first score used to enter it, and save_top_k=-1 kept every one)."""
+    for k in (1, 2, -1):
+        cb = ModelCheckpoint(dirpath=tmp_path / f"k{k}{mode}", monitor="val/loss", mode=mode,
+                             save_top_k=k)
+        FakeTrainer([cb], tmp_path, max_epochs=4, num_batches=1, val=val_series(vals)).fit()
+        assert cb.best_k_models and all(math.isfinite(v) for v in cb.best_k_models.values())
+        assert math.isfinite(cb.best_model_score)
+        finite = [v for v in vals if math.isfinite(v)]
+        assert cb.best_model_score == (min if mode == "min" else max)(finite)
+
+
+def test_resume_removes_partial_writes_and_checkpoints_written_after_it(tmp_path):
+    """A resume removes the temp files of killed writes and the top-k files the run
+    wrote after the checkpoint: the resumed run rewrites them under the same names, with
+    no '-v1' twin and no stale file left."""
+    from ktrain.train import ClassificationTask, Trainer
+    from ktrain.utils.data import DataLoader, TensorDataset
+
+    def fit(root, epochs, resume=None):
+        ktrain.manual_seed(0)
+        rs = np.random.RandomState(0)
+        x = rs.randn(64, 4).astype(np.float32)
+        data = TensorDataset(ktrain.tensor(x), ktrain.tensor((x[:, 0] > 0).astype(np.int64)))
+        task = ClassificationTask(ktrain.nn.Linear(4, 2))
+        cb = ModelCheckpoint(monitor="val/loss", save_top_k=-1)
+        trainer = Trainer(max_epochs=epochs, default_root_dir=root, seed=0, loggers=False,
+                          callbacks=[cb], enable_progress_bar=False, enable_plots=False)
+        trainer.fit(task, DataLoader(data, batch_size=16), DataLoader(data, batch_size=32),
+                    ckpt_path=resume)
+        return cb
+
+    fit(tmp_path / "full", 3)
+    fit(tmp_path / "cut", 1)
+    d = tmp_path / "cut" / "checkpoints"
+    saved_at_1 = (d / "last.ckpt").read_bytes()
+    fit(tmp_path / "cut", 2, resume="last")
+    (d / "last.ckpt").write_bytes(saved_at_1)    # as if killed right after epoch 1's top-k
+    (d / ".last.ckpt.0123456789ab.tmp").write_bytes(b"partial")   # ... inside a write
+    (d / "notes.tmp").write_text("not ours")
+    cb = fit(tmp_path / "cut", 3, resume="last")
+    assert ckpt_files(d) == ckpt_files(tmp_path / "full" / "checkpoints") + ["notes.tmp"]
+    assert sorted(os.path.basename(p) for p in cb.best_k_models) == \
+        ["epoch=0-step=4.ckpt", "epoch=1-step=8.ckpt", "epoch=2-step=12.ckpt"]

@@ -116,9 +116,12 @@ class Loops:
         for d in (self.callback_metrics, self.logged_metrics, self.progress_bar_metrics):
             d.clear()
         path = _ckpt.resolve_checkpoint_path(self, ckpt_path)
+        self._prepare_loggers()  # before the restore: loggers cut their files back to it
+        self._resumed_from = path
         if path is not None:
             _ckpt.restore_checkpoint(self, _ckpt.load_checkpoint(path))
-        self._prepare_loggers()
+        elif ckpt_path == "last":  # nothing to resume: the run directory's logs start anew
+            _ckpt.restart_run_files(self)
         for lg in self.loggers:
             lg.log_hyperparams(_ckpt.plain_config(self.config) or {})
         self._hook("on_fit_start")

@@ -20,6 +20,7 @@ them back in ``on_load_checkpoint(checkpoint)``.
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from collections.abc import Mapping, Sequence
 
@@ -29,10 +30,31 @@ from ._state import capture_rng
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "plain_config", "dump_checkpoint", "save_checkpoint",
            "load_checkpoint", "restore_checkpoint", "resolve_checkpoint_path",
-           "callback_state_keys"]
+           "callback_state_keys", "remove_partial_writes", "restart_run_files"]
 
 FORMAT = "ktrain.train.checkpoint"
 FORMAT_VERSION = 1
+# the temporary name of an atomic write (ktrain.serialization): '.<name>.<12 hex>.tmp'
+_PARTIAL = re.compile(r"^\..+\.[0-9a-f]{12}\.tmp$")
+
+
+def remove_partial_writes(directory) -> list:
+    """Remove the temporary files that writes killed before their rename left in
+    ``directory`` (a resume does it); returns their paths."""
+    removed = []
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return removed
+    for name in names:
+        path = os.path.join(directory, name)
+        if _PARTIAL.match(name) and os.path.isfile(path):
+            try:
+                os.remove(path)
+                removed.append(path)
+            except OSError:
+                pass
+    return removed
 
 
 def plain_config(config):
@@ -133,7 +155,8 @@ def resolve_checkpoint_path(trainer, ckpt_path):
         found = [p for p in found if p and os.path.isfile(p)]
         if not found:
             warnings.warn(f"ckpt_path='last': no checkpoint in {trainer.checkpoint_dir}; "
-                          "starting from scratch", stacklevel=3)
+                          "starting from scratch (the run directory's metric files start "
+                          "anew)", stacklevel=3)
             return None
         return max(found, key=os.path.getmtime)
     if ckpt_path == "best":
@@ -147,6 +170,16 @@ def resolve_checkpoint_path(trainer, ckpt_path):
     if not os.path.isfile(path):
         raise FileNotFoundError(f"checkpoint not found: {path}")
     return path
+
+
+def restart_run_files(trainer) -> None:
+    """A resume that found no checkpoint starts from scratch: what a run killed before
+    its first checkpoint wrote (metric rows, partial writes) goes, as a resume from a
+    checkpoint drops what was written after it."""
+    remove_partial_writes(trainer.checkpoint_dir)
+    for lg in trainer.loggers:
+        if hasattr(lg, "load_state_dict"):
+            lg.load_state_dict({})
 
 
 def restore_checkpoint(trainer, ckpt: dict, weights_only: bool = False) -> None:
@@ -191,6 +224,7 @@ def restore_checkpoint(trainer, ckpt: dict, weights_only: bool = False) -> None:
         t.current_epoch, t._batches_done = int(loops["epoch"]), int(loops["batches_done"])
         t._epoch_start = loops.get("epoch_start")
     t._resume_rng = ckpt["rng_states"]
+    remove_partial_writes(t.checkpoint_dir)
     t._threads.resume_with(loops.get("blas_threads"))
     states = ckpt.get("callbacks", {})
     for k, cb in zip(callback_state_keys(t.callbacks), t.callbacks):

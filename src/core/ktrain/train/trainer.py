@@ -154,6 +154,7 @@ class Trainer(Loops):
         self._train_results, self._results = Results("train"), None
         self._batches_done, self._epoch_completed, self._epoch_start = 0, False, None
         self._resume_rng, self._dirty, self._stepped = None, False, False
+        self._resumed_from = None  # the checkpoint file the current fit resumed from
         self._autocast_dtype = None
         self._interrupt = DeferredInterrupt()
 

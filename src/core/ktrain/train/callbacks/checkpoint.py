@@ -27,6 +27,20 @@ File names
 front of it. Path separators in the result (metric names such as ``val/accuracy``)
 become ``_`` so a name never creates sub-directories. A name that already exists on disk
 (from an earlier run) gets a ``-v1``, ``-v2`` ... suffix instead of being overwritten.
+
+Non-finite scores
+-----------------
+A NaN or infinite ``monitor`` value never enters the top ``k``: a diverged run never
+replaces a finite ``best`` checkpoint (``last.ckpt`` is still written).
+
+Resuming
+--------
+The callback's state carries a run id that every checkpoint of the run records. When a
+run resumes, the checkpoints of that run which the restored ranking does not hold (a
+top-k file written after the checkpoint being resumed, or one whose deletion a kill cut
+short) are removed, as are the temporary files of writes a kill cut short: the resumed
+run writes the same files an uninterrupted run would, never a stale ``step=40`` file or
+a ``-v1`` twin of the same step.
 """
 from __future__ import annotations
 
@@ -34,6 +48,7 @@ import math
 import os
 import re
 import shutil
+import uuid
 
 from ._common import is_fitting, is_global_zero, is_sanity_checking, run_dir, state_key_of, to_float
 from .base import Callback
@@ -118,6 +133,7 @@ class ModelCheckpoint(Callback):
         self._last_step_of_last = None  # global_step at the last write of last.ckpt
         self._val_runs = 0
         self._pending_state: dict | None = None
+        self._run_id = ""  # the same for every checkpoint of one run, resumes included
 
     @property
     def state_key(self) -> str:
@@ -127,6 +143,8 @@ class ModelCheckpoint(Callback):
 
     # ------------------------------------------------------------------ hooks
     def setup(self, trainer, task, stage: str) -> None:
+        if stage == "fit":  # before a resume restores it (on_fit_start comes after)
+            self._val_runs = 0
         if self.dirpath is None:
             self.dirpath = os.fspath(run_dir(trainer) / "checkpoints")
         if self._pending_state is not None:
@@ -134,7 +152,42 @@ class ModelCheckpoint(Callback):
             self.load_state_dict(state)
 
     def on_fit_start(self, trainer, task) -> None:
-        self._val_runs = 0
+        if not self._run_id:
+            self._run_id = uuid.uuid4().hex
+
+    def on_load_checkpoint(self, trainer, task, checkpoint) -> None:
+        """A resume: remove what the run wrote after the checkpoint (see the module
+        docstring). Runs after every callback has loaded its state."""
+        if not is_global_zero(trainer) or not self._run_id or self.dirpath is None \
+                or not os.path.isdir(self.dirpath):
+            return
+        from ..checkpoint import load_checkpoint, remove_partial_writes
+
+        remove_partial_writes(self.dirpath)
+        kept = set()
+        for cb in trainer.callbacks:
+            if isinstance(cb, ModelCheckpoint):
+                kept |= {os.path.abspath(p) for p in (*cb.best_k_models, cb.best_model_path,
+                                                      cb.last_model_path) if p}
+        own = getattr(trainer, "checkpoint_dir", None)
+        if own:
+            kept |= {os.path.abspath(os.path.join(own, n))
+                     for n in ("last.ckpt", "interrupted.ckpt")}
+        resumed = getattr(trainer, "_resumed_from", None)
+        if resumed:
+            kept.add(os.path.abspath(resumed))
+        key = self.state_key
+        for name in sorted(os.listdir(self.dirpath)):
+            path = os.path.abspath(os.path.join(self.dirpath, name))
+            if not name.endswith(self.FILE_EXTENSION) or path in kept or \
+                    not os.path.isfile(path):
+                continue
+            try:
+                state = (load_checkpoint(path).get("callbacks") or {}).get(key) or {}
+            except Exception:  # noqa: BLE001 - not a checkpoint of ours: leave it
+                continue
+            if state.get("run_id") == self._run_id:
+                self._remove(trainer, path)
 
     def on_train_batch_end(self, trainer, task, outputs, batch, batch_idx: int) -> None:
         n = self.every_n_train_steps
@@ -216,10 +269,10 @@ class ModelCheckpoint(Callback):
                   f"{self.monitor!r} was not in top {self.save_top_k}")
 
     def _check_top_k(self, current: float) -> bool:
+        if not math.isfinite(current):  # never replaces a finite best
+            return False
         if self.save_top_k == -1 or len(self.best_k_models) < self.save_top_k:
             return True
-        if math.isnan(current):
-            return False
         kth = self.best_k_models[self.kth_best_model_path]
         return current < kth if self.mode == "min" else current > kth
 
@@ -348,6 +401,9 @@ class ModelCheckpoint(Callback):
             "kth_best_model_path": self.kth_best_model_path,
             "kth_value": self.kth_value,
             "last_model_path": self.last_model_path,
+            "run_id": self._run_id,
+            # where epoch-end saves happen depends on it: a resumed run keeps the rule
+            "val_runs": self._val_runs,
         }
 
     def load_state_dict(self, state_dict: dict) -> None:
@@ -370,6 +426,8 @@ class ModelCheckpoint(Callback):
                           f"{saved_dir!r}, this run uses {self.dirpath!r}; only the best "
                           "model path and score are restored (the top-k ranking starts anew)",
                           stacklevel=2)
+        self._run_id = state_dict.get("run_id", "") or ""
+        self._val_runs = int(state_dict.get("val_runs", self._val_runs))
         self.best_model_path = state_dict.get("best_model_path", "") or ""
         score = state_dict.get("best_model_score")
         self.best_model_score = None if score is None else float(score)
