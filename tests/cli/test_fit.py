@@ -235,3 +235,18 @@ def test_fit_writes_every_artefact(tmp_path, monkeypatch):
         assert (run / name).is_file() and (run / name).stat().st_size > 0, name
     assert any((run / "tensorboard").rglob("events.out.tfevents*"))
     assert (run / "loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("args", [["--resume", "auto"], ["+resume=auto"],
+                                  ["model.name=nope"], ["+data.bogus=1"]])
+def test_failed_start_leaves_no_empty_run_directory(app, tmp_path, args):
+    """--resume auto with no checkpoint yet, or a build error: exit 2, and no (empty) run
+    directory is left under the output root."""
+    r = invoke(app, "fit", CONF, *FAST, *args, "-o", tmp_path / "out")
+    assert r.exit_code == 2, (r.output, r.exception)
+    assert "Traceback" not in r.output
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*"))
+    (tmp_path / "out" / "mlp_synthetic").mkdir(parents=True)   # an existing experiment dir
+    r = invoke(app, "fit", CONF, *FAST, *args, "-o", tmp_path / "out")
+    assert r.exit_code == 2 and list((tmp_path / "out").rglob("*")) == \
+        [tmp_path / "out" / "mlp_synthetic"]

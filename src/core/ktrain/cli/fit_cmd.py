@@ -95,6 +95,15 @@ def _compose(config_file, overrides, allow_targets=(), trust_config=False, resum
     return cfg, run, policy
 
 
+def _remove_if_empty(dirs) -> None:
+    """Remove the directories ``dirs`` (innermost first) this command created, if empty."""
+    for d in dirs:
+        try:
+            d.rmdir()  # only an empty directory
+        except OSError:
+            return
+
+
 def fit(
     config_file: Annotated[str, typer.Argument(
         metavar="CONFIG", help="A YAML config file (in conf/ or anywhere).")],
@@ -132,16 +141,24 @@ def fit(
                                   resume)
         resume = resume or run.resume
         run_dir, ckpt = resolve_resume(resume, output_dir, run.experiment)
+        created = []
         if run_dir is None:
+            base = Path(output_dir) / str(run.experiment)
+            created = [] if base.exists() else [base]
             run_dir = new_run_dir(output_dir, run.experiment)
+            created.insert(0, run_dir)
     except typer.Exit:
         raise
     except Exception as e:  # noqa: BLE001
         _fail(e, debug)
     try:
-        metrics = run_from_config(run, run_dir, overrides=overrides, resume=ckpt,
-                                  enable_progress_bar=False if quiet else None,
-                                  target_policy=policy)
+        try:
+            metrics = run_from_config(run, run_dir, overrides=overrides, resume=ckpt,
+                                      enable_progress_bar=False if quiet else None,
+                                      target_policy=policy)
+        except BaseException:
+            _remove_if_empty(created)  # a run that failed before writing anything: no trace
+            raise
     except KeyboardInterrupt:
         typer.echo(f"Interrupted; resume with: ktrain fit {config_file} "
                    f"{' '.join(overrides)} --resume {run_dir}".replace("  ", " "), err=True)
