@@ -137,6 +137,71 @@ def test_relu_gradient_at_zero_is_zero_and_inplace():
     assert F.relu6(b, inplace=True) is b and N(b).tolist() == [0.0, 0.5, 6.0]
 
 
+def _inplace_relu_cases():
+    """relu_ on a plain non-leaf, on a reshape view of it (batch_norm's output), on a
+    partial and a transposed view (CopySlices), through F.relu, nn.ReLU and Tensor.relu_."""
+    def plain(x):
+        return F.relu(x * 1.5, inplace=True).exp()
+
+    def reshaped(x):
+        b = x * 1.5
+        v = nn.ReLU(inplace=True)(b.reshape(3, 20))
+        return v * 2 + b.reshape(3, 20) * 3  # the base is rebased too
+
+    def method(x):
+        return (x * 1.5).reshape(60).relu_().pow(2)
+
+    def partial(x):
+        h = x * 1.5
+        F.relu(h[1], inplace=True)
+        F.relu(h.transpose(0, 2), inplace=True)
+        return h
+    return plain, reshaped, method, partial
+
+
+@pytest.mark.parametrize("fn", _inplace_relu_cases(), ids=lambda f: f.__name__)
+def test_inplace_relu_gradients(fn):
+    x = kt.tensor(RNG.standard_normal((3, 4, 5)), dtype=kt.float64, requires_grad=True)
+    assert gradcheck(fn, (x,)) and gradgradcheck(fn, (x,))
+
+
+@pytest.mark.parametrize("apply", [lambda t: F.relu(t, inplace=True), lambda t: t.relu_(),
+                                   lambda t: nn.ReLU(inplace=True)(t)])
+def test_inplace_relu_saves_its_output_not_a_copy(apply):
+    """relu_ under autograd writes over its input in one pass and saves that storage as
+    its output (PyTorch's rule): no snapshot of the old values, no second result array,
+    also on a reshape view (batch_norm's output); the version counter guards it."""
+    import tracemalloc
+
+    w = kt.tensor(RNG.standard_normal((64, 32, 28 * 28)).astype(np.float32),
+                  requires_grad=True)
+    for view in (False, True):
+        h = w * 1.0
+        t = h.reshape(64, 32, 28, 28) if view else h
+        arr = t._data
+        tracemalloc.start()
+        out = apply(t)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert out is t and out._data is arr and peak < arr.nbytes // 8, (view, peak)
+        assert t.grad_fn.name() == "ReluBackward0" and t.grad_fn.saved_output._data is arr
+        t.sum().backward()
+        np.testing.assert_array_equal(N(w.grad), (N(w) > 0).astype(np.float32))
+        w.grad = None
+    h = w * 1.0
+    F.relu(h, inplace=True).add_(1.0)  # the saved output changed: backward must refuse
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        h.sum().backward()
+    h = w * 1.0
+    s = h * h  # saves h's old values
+    F.relu(h, inplace=True)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        s.sum().backward()
+    with kt.no_grad():
+        v0 = h._version[0]
+        assert F.relu(h, inplace=True) is h and h._version[0] == v0 + 1
+
+
 def test_leaf_inplace_activation_errors():
     x = kt.tensor([1.0, -1.0], requires_grad=True)
     with pytest.raises(RuntimeError, match="leaf"):

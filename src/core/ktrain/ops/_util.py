@@ -169,6 +169,46 @@ def inplace(t: Tensor, fn, *args, name=None, **kwargs):
     return t
 
 
+def inplace_over(t: Tensor, over, fn, *, name):
+    """In-place ``fn(t)`` for an elementwise op without tensor arguments whose backward
+    needs only its output (PyTorch's ``relu_``, which saves its result, not its input).
+
+    ``over`` is the same Op writing its result over its input array, with
+    ``save_output``. One pass over ``t`` and no snapshot of its old values (nothing needs
+    them; a node that saved them sees the version bump); the node keeps ``t``'s storage as
+    its output, checked against ``t``'s version counter. A view covering its whole base
+    (a reshape, as ``batch_norm`` returns) is rebased with one reshape node for the base;
+    other views, and dtypes the op cannot write over, take :func:`inplace` with ``fn``.
+    """
+    if t._data.dtype.kind not in "fiu":
+        return inplace(t, fn, name=name)
+    if not (STATE.enabled and t._rg):
+        over.apply(t)  # no graph: a plain write over the array
+        t._version[0] += 1
+        return t
+    base = t._base
+    if t.grad_fn is None or (base is not None and not _whole_view(t._data, base)):
+        return inplace(t, fn, name=name)  # leaf error, or CopySlices for a partial view
+    node = over.apply(t).grad_fn
+    t._version[0] += 1
+    node._out = (t._data, t._version, t._version[0])
+    t.grad_fn = node
+    t._output_nr = 0
+    if base is not None:  # the base's new history: the result in the base's shape
+        base.grad_fn = t.reshape(base.shape).grad_fn
+        base._output_nr = 0
+        base._rg = True
+    return t
+
+
+def _whole_view(arr, base):
+    """Whether ``arr`` is the whole C-contiguous storage of ``base`` (a reshape of it)."""
+    b = base._data
+    return (base._rg and base.grad_fn is not None and arr.size == b.size
+            and arr.dtype == b.dtype and arr.flags.c_contiguous and b.flags.c_contiguous
+            and _ptr(arr) == _ptr(b))
+
+
 def _store(t: Tensor, arr, name):
     d = t._data
     if arr.dtype != d.dtype:

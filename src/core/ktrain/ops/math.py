@@ -14,7 +14,7 @@ from .._tensor import Tensor, register_method
 from ..amp import autocast_mode as _amp
 from ..autograd.function import Op
 from .arith import _result, where
-from ._util import binary, inplace, unbroadcast
+from ._util import binary, inplace, inplace_over, unbroadcast
 
 __all__ = ["exp", "exp2", "log", "log2", "log10", "log1p", "expm1", "sqrt", "rsqrt", "sin",
            "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "sigmoid", "relu",
@@ -234,6 +234,17 @@ class Relu(Op):
     @staticmethod
     def backward(ctx, g):
         return g * (ctx.saved_output > 0).to(g.dtype)
+
+
+class ReluOver(Relu):
+    """relu written over its input array (``relu_``: see ``_util.inplace_over``)."""
+
+    @staticmethod
+    def forward(ctx, a):
+        return array_module(a).maximum(a, 0, out=a)
+
+    def name(self):
+        return "ReluBackward0"
 
 
 class Erf(Op):
@@ -502,7 +513,7 @@ for _name, _fn in _METHODS.items():
     if _name not in ("relu",):
         register_method(_name + "_")(
             (lambda f, n: lambda self, *a, **k: inplace(self, f, *a, name=n, **k))(_fn, _name + "_"))
-register_method("relu_")(lambda self: inplace(self, relu, name="relu_"))
+register_method("relu_")(lambda self: inplace_over(self, ReluOver, relu, name="relu_"))
 for _name, _fn in (("isnan", isnan), ("isinf", isinf), ("isfinite", isfinite),
                    ("isposinf", isposinf), ("isneginf", isneginf)):
     register_method(_name)(_fn)

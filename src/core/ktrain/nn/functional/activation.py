@@ -122,6 +122,15 @@ class _Relu(_Pointwise):
     dgraph = staticmethod(lambda g, x, y: g * _mask(g, y._data > 0))
 
 
+class _ReluOver(_Relu):
+    """relu written over its input array (``relu_``, see ``ops._util.inplace_over``);
+    backward from the output, as :class:`_Relu`."""
+    f = staticmethod(lambda xp, x: xp.maximum(x, 0, out=x))
+
+    def name(self):
+        return "ReluBackward0"
+
+
 class _Hardtanh(_Pointwise):
     block = False
     f = staticmethod(lambda xp, x, lo, hi: xp.clip(x, lo, hi))
@@ -508,8 +517,10 @@ def _apply_inplace(input, fn, name):
 
 def relu(input, inplace=False):
     """max(x, 0) elementwise; its gradient at 0 is 0, as in PyTorch."""
-    if inplace:
-        return _apply_inplace(input, lambda t: _Relu.apply(t), "relu_")
+    if inplace:  # saves its output, not a copy of its input (as PyTorch's relu_)
+        from ...ops._util import inplace_over
+
+        return inplace_over(input, _ReluOver, _Relu.apply, name="relu_")
     return _Relu.apply(input)
 
 
