@@ -87,17 +87,21 @@ def _max_pool(x, geom, need_arg):
         xp.maximum(out, geom.window(xpd, i, j), out=out)  # NaN propagates, as PyTorch
     if not need_arg:
         return out, None
-    # the first offset holding the max: walk backwards so that earlier offsets win ties
-    arg = xp.empty(out.shape, np.uint8 if kh * kw < 256 else np.int32)
+    # the first offset holding the max (earlier offsets win ties) = the number of offsets
+    # before the first hit: one compare, one and-not and one add per offset (a masked
+    # copyto per offset, the obvious way, ran ~8x slower for 2x2 windows)
+    arg = xp.zeros(out.shape, np.uint8 if kh * kw < 256 else np.int32)
     last = len(offs) - 1
     valid = _valid_masks(xp, geom)
-    arg.fill(last)
-    for k in range(last - 1, -1, -1):
+    missed = xp.ones(out.shape, bool)  # no offset so far held the max
+    hit = xp.empty(out.shape, bool)
+    for k in range(last):  # the last offset wins where no earlier one did
         i, j = offs[k]
-        hit = geom.window(xpd, i, j) == out
+        xp.equal(geom.window(xpd, i, j), out, out=hit)
         if valid[k] is not None:  # a padding cell never wins (it could tie with -inf)
             hit &= valid[k]
-        xp.copyto(arg, k, where=hit)
+        xp.greater(missed, hit, out=missed)  # missed & ~hit
+        xp.add(arg, missed, out=arg)
     if x.dtype.kind not in "iub" and bool(xp.isnan(out).any()):  # a NaN window: first NaN
         for k in range(last, -1, -1):
             i, j = offs[k]
