@@ -19,6 +19,17 @@ def _activation(name: str):
                          f"{', '.join(_ACTIVATIONS)}") from None
 
 
+def _check_widths(**widths):
+    """A ValueError naming the first width (an int or a list of ints) below 1: a layer
+    of width 0 builds, warns, and trains on nothing."""
+    for name, v in widths.items():
+        items = list(v) if isinstance(v, (list, tuple)) else [v]
+        for i, w in enumerate(items):
+            if int(w) < 1:
+                where = f"{name}[{i}]" if isinstance(v, (list, tuple)) else name
+                raise ValueError(f"{where} must be a width >= 1, got {w}")
+
+
 class MLP(nn.Module):
     """A multilayer perceptron: ``in_features -> hidden... -> num_classes``.
 
@@ -32,6 +43,7 @@ class MLP(nn.Module):
         super().__init__()
         if isinstance(hidden, int):
             hidden = (hidden,)
+        _check_widths(in_features=in_features, num_classes=num_classes, hidden=hidden)
         self.in_features, self.num_classes = int(in_features), int(num_classes)
         layers: list[nn.Module] = [nn.Flatten()]
         width = self.in_features
@@ -57,6 +69,7 @@ class TinyCNN(nn.Module):
     def __init__(self, in_channels: int = 1, num_classes: int = 10,
                  channels: Sequence[int] = (16, 32), dropout: float = 0.0):
         super().__init__()
+        _check_widths(in_channels=in_channels, num_classes=num_classes, channels=channels)
         blocks: list[nn.Module] = []
         c = int(in_channels)
         for out in channels:

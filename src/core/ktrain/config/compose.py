@@ -123,6 +123,11 @@ def plugin_conf_dirs() -> list[Path]:
     return out
 
 
+def group_dirs(path) -> list[Path]:
+    """The folders whose sub-folders are config groups for the YAML file ``path``."""
+    return [d for d in [Path(path).parent, conf_dir(), *plugin_conf_dirs()] if d is not None]
+
+
 def _with_shipped_searchpath(overrides, content, path):
     """``overrides`` with ktrain's conf/ and the plugins' conf/ folders appended to
     Hydra's search path: after the file's own directory and the file's
@@ -148,6 +153,51 @@ def _with_shipped_searchpath(overrides, content, path):
         extra = [e for e in entries if e not in own]
         if extra:
             out.append(f"hydra.searchpath=[{','.join(own + extra)}]")
+    return out
+
+
+def _schema_paths():
+    """The key paths a validated config always has (``trainer.limit_test_batches`` ...):
+    section -> field names, plus the top-level scalar fields under ``""``."""
+    import dataclasses
+    import typing
+
+    from .schema import _hints
+
+    out = {"": set()}
+    for f in dataclasses.fields(RunConfig):
+        tp = _hints(RunConfig)[f.name]
+        args = [a for a in typing.get_args(tp) if a is not type(None)] or [tp]
+        cls = next((a for a in args if dataclasses.is_dataclass(a)), None)
+        if cls is None:
+            out[""].add(f.name)
+        else:
+            out[f.name] = {g.name for g in dataclasses.fields(cls) if g.name != "kwargs"}
+    return out
+
+
+def schema_overrides(overrides, group_dirs=()):
+    """``overrides`` with each plain ``key=value`` of a schema key (one that ``ktrain
+    config`` prints: ``trainer.limit_test_batches``, ``data.drop_last``, ``resume`` ...)
+    turned into Hydra's ``++key=value`` (set it, whether or not the composed YAML has
+    it), so that no printed key needs a leading ``+``. Group selections (``optim=adam``),
+    prefixed overrides and unknown keys (typos: still reported) are kept as given; a
+    top-level key that is also a config group in ``group_dirs`` is kept too."""
+    paths = _schema_paths()
+    out = []
+    for o in overrides:
+        key, eq, _ = o.partition("=")
+        key = key.strip()
+        if not eq or key[:1] in ("+", "~") or "@" in key or "/" in key:
+            out.append(o)
+            continue
+        head, dot, rest = key.partition(".")
+        if dot:
+            known = head in paths and head != "" and rest in paths[head]
+        else:
+            known = key in paths[""] and not any((Path(d) / key).is_dir()
+                                                 for d in group_dirs)
+        out.append(f"++{o.lstrip()}" if known else o)
     return out
 
 
@@ -180,7 +230,8 @@ def compose_config(config_path, overrides=(), return_hydra_config=False):
     path = path.resolve()
     content = _read_yaml(path)
 
-    hydra_overrides = _with_shipped_searchpath(overrides, content, path)
+    hydra_overrides = _with_shipped_searchpath(
+        schema_overrides(overrides, group_dirs(path)), content, path)
     outer = _current_hydra()
     _clear_hydra()
     try:
@@ -245,11 +296,17 @@ def save_run_config(cfg, run_dir, overrides=None):
                            [str(o) for o in overrides])))):
         target = run_dir / name
         tmp = target.with_name(f".{name}.tmp")
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
+        try:
+            with open(tmp, "w", encoding="utf-8") as fh:
+                fh.write(text)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, target)
+        except OSError as e:
+            tmp.unlink(missing_ok=True)  # no half-written leftover
+            if e.filename is None:
+                e.filename = str(target)
+            raise
         paths.append(target)
     return tuple(paths)
 

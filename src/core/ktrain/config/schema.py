@@ -441,6 +441,50 @@ def _target_problems(data, ok, run, target_policy):
     return problems, check_targets(data, policy)
 
 
+def _check_trainer_counts(checker, tr):
+    """Values that would train forever, or on nothing, without an error."""
+    if tr.max_epochs is not None and (tr.max_epochs == 0 or tr.max_epochs < -1):
+        checker.error("trainer.max_epochs", "expected an int >= 1, -1 (no epoch limit) or "
+                      f"null, got {tr.max_epochs}")
+    if tr.max_steps == 0 or tr.max_steps < -1:
+        checker.error("trainer.max_steps", "expected an int >= 1 or -1 (no step limit), got "
+                      f"{tr.max_steps}")
+    for split in ("train", "val", "test", "predict"):
+        key = f"limit_{split}_batches"
+        v = getattr(tr, key)
+        if v is None:
+            continue
+        if v < 0 or (isinstance(v, float) and v > 1):
+            low = "(0, 1]" if split == "train" else "[0, 1]"
+            checker.error(f"trainer.{key}", f"expected null, a fraction in {low} or a number "
+                          f"of batches >= {int(split == 'train')}, got {v!r}")
+        elif v == 0 and split == "train":
+            checker.error(f"trainer.{key}", "0 trains on no batch at all; expected null, a "
+                          "fraction in (0, 1] or a number of batches >= 1")
+    if tr.log_every_n_steps < 1:
+        checker.error("trainer.log_every_n_steps",
+                      f"expected an int >= 1, got {tr.log_every_n_steps}")
+    for key in ("check_val_every_n_epoch", "checkpoint_every_n_steps"):
+        v = getattr(tr, key)
+        if v is not None and v < 1:
+            checker.error(f"trainer.{key}", f"expected an int >= 1 or null, got {v}")
+    if tr.num_sanity_val_steps < -1:
+        checker.error("trainer.num_sanity_val_steps",
+                      f"expected an int >= 0 or -1 (all), got {tr.num_sanity_val_steps}")
+
+
+def _check_experiment(checker, name):
+    """The experiment names a folder under the output root: never one outside it."""
+    import os.path
+    import re
+
+    parts = re.split(r"[\\/]+", name)
+    if not name.strip() or os.path.isabs(name) or re.match(r"^[A-Za-z]:", name) \
+            or any(p in ("..", ".", "") for p in parts) or "\0" in name:
+        checker.error("experiment", "expected a name (or a relative path like group/name) "
+                      f"inside the output directory, got {name!r}")
+
+
 def validate(cfg, target_policy=None) -> RunConfig:
     """Check a composed config against :class:`RunConfig` and return the typed config.
 
@@ -484,6 +528,8 @@ def validate(cfg, target_policy=None) -> RunConfig:
         if (isinstance(v, float) and not 0 < v <= 1) or (isinstance(v, int) and v < 1):
             checker.error("trainer.val_check_interval", "expected a float in (0, 1] (fraction "
                           f"of an epoch) or an int >= 1 (batches), got {v!r}")
+        _check_trainer_counts(checker, tr)
+        _check_experiment(checker, run.experiment)
         if run.data.batch_size < 1:
             checker.error("data.batch_size", f"expected an int >= 1, got {run.data.batch_size}")
         if run.optim.lr < 0:

@@ -103,6 +103,14 @@ class Loops:
         # Lightning's names: callbacks reach the data (a dataset's classes ...) through them
         self.train_dataloader, self.val_dataloaders = train_loader, val_loader
         self.num_training_batches = num_batches(train_loader, self.limit_train_batches)
+        if self.num_training_batches == 0 and self._keep_training():
+            ds = getattr(train_loader, "dataset", None)
+            size = len(ds) if hasattr(ds, "__len__") else "?"
+            raise ValueError(
+                f"the train loader gives no batch per epoch (dataset of {size} samples, "
+                f"batch_size={getattr(train_loader, 'batch_size', None)}, drop_last="
+                f"{getattr(train_loader, 'drop_last', None)}, limit_train_batches="
+                f"{self.limit_train_batches}): the fit would train on nothing")
         self.num_val_batches = 0 if val_loader is None else \
             num_batches(val_loader, self.limit_val_batches)
         self.optimizers, self.lr_scheduler_configs = parse_optimizers(task.configure_optimizers())

@@ -269,7 +269,7 @@ def load_run(run_dir, overrides=(), *, allow_targets=(), trust_config: bool = Fa
 def _build_model_task(run: RunConfig):
     from ..registry import MODELS
     from ._state import seed_everything
-    from .run import _build_task, _user_error
+    from .run import _build_task, _user_error, check_model
 
     seed_everything(run.seed)
     try:
@@ -277,6 +277,7 @@ def _build_model_task(run: RunConfig):
     except Exception as e:  # noqa: BLE001
         name = run.model.name or run.model.kwargs.get("_target_")
         raise _user_error(f"model (model: {name})", e) from None
+    check_model(model, run)
     return _build_task(run, model)
 
 

@@ -47,8 +47,11 @@ LAST_CKPT = os.path.join("checkpoints", "last.ckpt")
 def new_run_dir(output_root, experiment) -> Path:
     """Create and return ``<output_root>/<experiment>/<YYYY-mm-dd_HH-MM-SS_ffffff>/``
     (microseconds, and a retry on a clash, so runs started together never share one)."""
-    base = Path(output_root) / str(experiment)
-    base.mkdir(parents=True, exist_ok=True)
+    base = _experiment_dir(output_root, experiment)
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise output_dir_error(base, e) from None
     while True:
         stamp = _dt.datetime.now().strftime("%Y-%m-%d_%H-%M-%S_%f")
         path = base / stamp
@@ -57,6 +60,37 @@ def new_run_dir(output_root, experiment) -> Path:
             return path
         except FileExistsError:
             continue
+        except OSError as e:
+            raise output_dir_error(path, e) from None
+
+
+def _experiment_dir(output_root, experiment) -> Path:
+    """``<output_root>/<experiment>``; a ConfigError when the experiment name would lead
+    outside the output root (``experiment=../../x``, an absolute path)."""
+    root = Path(output_root)
+    base = root / str(experiment)
+    if not base.resolve().is_relative_to(root.resolve()) or base.resolve() == root.resolve():
+        raise ConfigError(f"experiment: {str(experiment)!r} would put the run directory "
+                          f"outside the output directory {root}; use a plain name")
+    return base
+
+
+def output_dir_error(path, exc) -> ConfigError:
+    """A user error naming the output path that cannot be written and why (a file where
+    a directory is expected, no permission, a full disk)."""
+    import errno
+
+    reason = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is exceeded",
+              errno.EACCES: "permission denied", errno.EPERM: "permission denied",
+              errno.EROFS: "the file system is read-only",
+              errno.ENOTDIR: "a part of the path is a file, not a directory",
+              errno.EEXIST: "a file of that name exists where a directory is expected"}
+    code = getattr(exc, "errno", None)
+    why = reason.get(code) or getattr(exc, "strerror", None) or str(exc)
+    where = getattr(exc, "filename", None) or path
+    hint = "free some space or choose another --output-dir" if code in (
+        errno.ENOSPC, errno.EDQUOT) else "choose another --output-dir"
+    return ConfigError(f"cannot write to the output directory: {where}: {why} ({hint})")
 
 
 def find_latest_run(output_root, experiment):
@@ -179,6 +213,50 @@ def _build_test_loader(run: RunConfig):
     if not _usable(ds):
         return None
     return make_loader(ds, data, train=False)
+
+
+def check_model(model, run: RunConfig):
+    """A ConfigError when a built model has a parameter with no element (a layer of width
+    0 from the config: ``model.hidden=[0]``), which would train silently on nothing."""
+    named = getattr(model, "named_parameters", None)
+    if named is None:
+        return
+    for pname, p in named():
+        if p.numel() == 0:
+            name = run.model.name or run.model.kwargs.get("_target_")
+            zeros = [f"model.{k}={v}" for k, v in run.model.kwargs.items()
+                     if (isinstance(v, int) and not isinstance(v, bool) and v <= 0)
+                     or (isinstance(v, list) and any(isinstance(x, int) and x <= 0
+                                                     for x in v))]
+            hint = f" (check {', '.join(zeros)})" if zeros else ""
+            raise ConfigError(f"the model (model: {name}) has a parameter with no elements: "
+                              f"{pname} of shape {tuple(p.shape)}; a layer width is 0"
+                              f"{hint}")
+
+
+def _check_train_batches(loader, run: RunConfig):
+    """A ConfigError when an epoch would have no training batch at all (drop_last with a
+    batch larger than the split, a fractional limit_train_batches rounding to 0)."""
+    from ._data import num_batches
+
+    try:
+        n_total = len(loader)
+    except TypeError:  # an iterable dataset: its length is unknown until it ends
+        return
+    n = num_batches(loader, run.trainer.limit_train_batches)
+    if n > 0:
+        return
+    size = len(loader.dataset) if hasattr(loader.dataset, "__len__") else "?"
+    d = run.data
+    if n_total == 0:
+        raise ConfigError(f"an epoch would have no training batch: the training split has "
+                          f"{size} samples, data.batch_size={d.batch_size} and "
+                          f"data.drop_last={str(d.drop_last).lower()} (lower data.batch_size or set "
+                          f"data.drop_last=false)")
+    raise ConfigError(f"an epoch would have no training batch: "
+                      f"trainer.limit_train_batches={run.trainer.limit_train_batches} of "
+                      f"{n_total} batches (training split of {size} samples, "
+                      f"data.batch_size={d.batch_size}) rounds down to 0")
 
 
 def _registry_optimizer(cfg, params):
@@ -329,6 +407,29 @@ class _Tee:
         self._log.flush()
         self._stream.flush()
 
+
+class _SafeLog:
+    """The run's log file, written in append mode; a write that fails (a full disk) turns
+    it off instead of failing the run's printing, so the error itself still reaches the
+    terminal. What was logged before is never rewritten."""
+
+    def __init__(self, fh):
+        self._fh, self.error = fh, None
+
+    def write(self, text):
+        if self.error is None:
+            try:
+                self._fh.write(text)
+            except OSError as e:
+                self.error = e
+
+    def flush(self):
+        if self.error is None:
+            try:
+                self._fh.flush()
+            except OSError as e:
+                self.error = e
+
     def __getattr__(self, name):  # isatty, encoding, fileno ... of the real stream
         return getattr(self._stream, name)
 
@@ -337,15 +438,22 @@ class _Tee:
 def _tee_output(path):
     """Copy everything printed during the run (progress lines, tables, warnings) to
     ``path`` (appending, so a resumed run keeps the earlier log)."""
-    with open(path, "a", encoding="utf-8") as log:
-        log.write(f"--- run started {_dt.datetime.now().isoformat(timespec='seconds')} "
-                  f"---\n")
-        out, err = sys.stdout, sys.stderr
-        sys.stdout, sys.stderr = _Tee(out, log), _Tee(err, log)
+    try:
+        fh = open(path, "a", encoding="utf-8")
+    except OSError as e:
+        raise output_dir_error(path, e) from None
+    log = _SafeLog(fh)
+    log.write(f"--- run started {_dt.datetime.now().isoformat(timespec='seconds')} ---\n")
+    out, err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _Tee(out, log), _Tee(err, log)
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = out, err
         try:
-            yield
-        finally:
-            sys.stdout, sys.stderr = out, err
+            fh.close()
+        except OSError:  # the buffered tail cannot be written (full disk): keep the rest
+            pass
 
 
 def run_from_config(run_cfg: RunConfig, run_dir=None, overrides=(), resume=None,
@@ -373,7 +481,29 @@ def run_from_config(run_cfg: RunConfig, run_dir=None, overrides=(), resume=None,
     if refused:
         raise UntrustedTargetError("\n  ".join(["invalid config:"] + refused), refused)
     with use_policy(policy):
-        return _fit_run(run_cfg, run_dir, overrides, resume, enable_progress_bar)
+        try:
+            return _fit_run(run_cfg, run_dir, overrides, resume, enable_progress_bar)
+        except OSError as e:
+            root = Path(run_dir if run_dir is not None else
+                        run_cfg.trainer.default_root_dir or "ktrain_logs")
+            if _is_output_error(e, root):
+                raise output_dir_error(root, e) from e
+            raise
+
+
+def _is_output_error(exc, run_dir) -> bool:
+    """Whether ``exc`` is the run directory failing to take a write (full, read-only, not
+    a directory) rather than, say, a dataset file that cannot be read."""
+    import errno
+
+    code = getattr(exc, "errno", None)
+    name = getattr(exc, "filename", None)
+    inside = name is not None and Path(os.path.abspath(name)).is_relative_to(
+        Path(os.path.abspath(run_dir)))
+    if code in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
+        return name is None or inside
+    return inside and code in (errno.EACCES, errno.EPERM, errno.ENOTDIR, errno.EEXIST,
+                               errno.EISDIR)
 
 
 def _fit_run(run_cfg: RunConfig, run_dir, overrides, resume, enable_progress_bar) -> dict:
@@ -394,10 +524,15 @@ def _fit_run(run_cfg: RunConfig, run_dir, overrides, resume, enable_progress_bar
     except Exception as e:  # noqa: BLE001
         name = run_cfg.model.name or run_cfg.model.kwargs.get("_target_")
         raise _user_error(f"model (model: {name})", e) from None
+    check_model(model, run_cfg)
+    _check_train_batches(train_loader, run_cfg)
     task = _build_task(run_cfg, model)
     trainer = build_trainer(run_cfg, run_dir, enable_progress_bar=enable_progress_bar)
 
-    run_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise output_dir_error(run_dir, e) from None
     save_run_config(run_cfg, run_dir, overrides=list(overrides))
     with _tee_output(run_dir / "run.log"):
         if run_cfg.trainer.enable_plots:

@@ -154,7 +154,8 @@ def run_sweep(config_file, params, *, fixed=(), sweeper="basic", n_trials=None,
     from omegaconf import OmegaConf
 
     from ..config import compose_config, validate
-    from ..config.compose import _read_yaml, _with_shipped_searchpath
+    from ..config.compose import (_read_yaml, _with_shipped_searchpath, group_dirs,
+                                  schema_overrides)
     from ..target_policy import (TargetPolicy, UntrustedTargetError, check_hydra_node,
                                  valid_modules)
 
@@ -263,7 +264,8 @@ def run_sweep(config_file, params, *, fixed=(), sweeper="basic", n_trials=None,
         argv.append("hydra/launcher=joblib")
         if jobs is not None:
             argv.append(f"hydra.launcher.n_jobs={jobs}")
-    user = _with_shipped_searchpath(fixed + params, _read_yaml(path), path)
+    user = _with_shipped_searchpath(schema_overrides(fixed + params, group_dirs(path)),
+                                    _read_yaml(path), path)
     argv += user
 
     main = hydra.main(config_path=str(path.parent), config_name=path.stem,

@@ -102,6 +102,9 @@ class Trainer(Loops):
             max_epochs = 1000 if max_steps in (None, -1) else -1
         self.max_epochs = int(max_epochs)
         self.max_steps = -1 if max_steps is None else int(max_steps)
+        for key, v in (("max_epochs", self.max_epochs), ("max_steps", self.max_steps)):
+            if v < -1:  # Lightning's rule: a negative count other than -1 trained forever
+                raise ValueError(f"{key} must be an int >= 0 or -1 (no limit), got {v}")
         if device == "auto":
             from .. import cuda
             device = "cuda" if cuda.is_available() else "cpu"
