@@ -268,3 +268,24 @@ def test_every_registered_target_resolves():
         for name, target in table.items():
             module, attr = target.split(":")
             assert callable(getattr(importlib.import_module(module), attr)), name
+
+
+def test_fit_image_covers_then_centre_crops_without_distortion():
+    from ktrain_vision.io import fit_image
+    from PIL import Image
+
+    # a 40x20 (w x h) image: left half black, right half white, a red middle column
+    a = np.zeros((20, 40, 3), np.uint8)
+    a[:, 20:] = 255
+    a[:, 19:21] = (255, 0, 0)
+    out = fit_image(Image.fromarray(a), (10, 10))
+    assert out.size == (10, 10)
+    b = np.asarray(out)
+    # scaled by 1/2 to 20x10, then the middle 10 columns kept: the red column stays centred
+    assert b[:, 4:6, 0].min() > 100 and b[:, 4:6, 1].max() < 200
+    assert b[:, 0].max() < 60 and b[:, -1].min() > 200        # the two halves, not squashed
+    assert fit_image(Image.fromarray(a), (20, 40)).size == (40, 20)
+    up = fit_image(Image.fromarray(a[:4, :6]), (12, 12))         # small images grow
+    assert up.size == (12, 12)
+    wide = fit_image(Image.fromarray(a), (8, 32))                 # [h, w] targets too
+    assert wide.size == (32, 8)

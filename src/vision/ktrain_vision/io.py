@@ -176,3 +176,20 @@ def write_image(input, filename, quality: int = 75, compression_level: int = 6) 
         raise ValueError(f"cannot write {filename}: {e} (unknown or unsupported image "
                          f"suffix {suffix!r})") from None
     write_file(filename, buf.getvalue())
+
+
+def fit_image(img: Image.Image, hw) -> Image.Image:
+    """``img`` resized to exactly ``hw = (height, width)`` without distorting it: scaled
+    (bilinear) until it covers the target, then centre-cropped to it (what torchvision's
+    ``Resize(min)`` + ``CenterCrop`` do for a square). Used by ``ImageFolder(image_size=)``
+    and by ``ktrain predict``, so new images are prepared as the training ones were."""
+    h, w = int(hw[0]), int(hw[1])
+    iw, ih = img.size
+    if (iw, ih) == (w, h):
+        return img
+    scale = max(w / iw, h / ih)
+    sw, sh = max(w, round(iw * scale)), max(h, round(ih * scale))
+    if (sw, sh) != (iw, ih):
+        img = img.resize((sw, sh), Image.BILINEAR)
+    left, top = (sw - w) // 2, (sh - h) // 2
+    return img if (sw, sh) == (w, h) else img.crop((left, top, left + w, top + h))

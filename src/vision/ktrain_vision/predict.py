@@ -76,10 +76,9 @@ def _as_array(x) -> np.ndarray:
 
 
 def _resize(img, hw):
-    from PIL import Image
+    from .io import fit_image
 
-    h, w = hw
-    return img if img.size == (w, h) else img.resize((w, h), Image.BILINEAR)
+    return fit_image(img, hw)
 
 
 def read_image_for_predict(path, context) -> np.ndarray:

@@ -15,8 +15,9 @@ rest. ``split=None`` is the whole tree (torchvision's ImageFolder).
 Channels and size (:class:`ImageFolder`): ``channels`` is 3 (RGB, torchvision's
 behaviour), 1 (greyscale: every image is read as 'L') or None (detected from the first
 image of each class: 1 when all of them are greyscale); ``image_size`` (an int for a
-square, or ``[h, w]``) resizes every image to exactly that size (bilinear, as ``ktrain
-predict`` does) when it is read, before the transforms; None keeps the images' own size.
+square, or ``[h, w]``) brings every image to exactly that size when it is read, before the
+transforms, without distorting it (scaled to cover, then centre-cropped, as ``ktrain
+predict`` does: ``ktrain_vision.io.fit_image``); None keeps the images' own size.
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from pathlib import Path
 
 from PIL import Image
 
+from ..io import fit_image
 from ._base import VisionDataset, check_fraction, check_split, stratified_split
 
 __all__ = ["IMG_EXTENSIONS", "DatasetFolder", "ImageFolder", "default_loader",
@@ -268,8 +270,8 @@ class ImageFolder(DatasetFolder):
     With 1 channel, a 3-value ``Normalize`` in the transforms (an RGB recipe's statistics)
     becomes its grey equivalent: the mean and std weighted by PIL's luma weights (0.299,
     0.587, 0.114), e.g. ImageNet's become 0.459 / 0.226. ``image_size`` (int or
-    ``[h, w]``): every image is resized to exactly that size (bilinear) as it is read,
-    before the transforms; None keeps the images' size. ``image_mode``/``image_hw`` say the
+    ``[h, w]``): every image is brought to exactly that size as it is read, before the
+    transforms, without distortion (scaled to cover it, then centre-cropped: ``io.fit_image``); None keeps the images' size. ``image_mode``/``image_hw`` say the
     result (``ktrain predict`` converts new images the same way)."""
 
     def __init__(self, root, transform=None, target_transform=None, loader=default_loader,
@@ -315,9 +317,7 @@ class ImageFolder(DatasetFolder):
         if getattr(img, "mode", self.image_mode) != self.image_mode:
             img = img.convert(self.image_mode)
         if self.image_size is not None:
-            h, w = self.image_size
-            if img.size != (w, h):
-                img = img.resize((w, h), Image.BILINEAR)
+            img = fit_image(img, self.image_size)
         return img, target
 
     def extra_repr(self):
