@@ -7,6 +7,7 @@ import subprocess
 import uuid
 from pathlib import Path
 
+import numpy as np
 import pytest
 import typer
 from ktrain.cli.eval_cmd import register as register_eval
@@ -229,3 +230,38 @@ def test_a_full_disk_names_the_path_and_keeps_the_log(app, tmp_path):
         (disk / "filler").unlink()
     finally:
         subprocess.run(["umount", "-l", str(disk)], capture_output=True, timeout=20)
+
+
+# ------------------------------------------------------------------ non-finite losses
+def _strict_json(text):
+    def bad(name):
+        raise ValueError(f"non-standard JSON constant {name}")
+    return json.loads(text, parse_constant=bad)
+
+
+def test_a_diverged_run_stops_with_the_step_and_the_loss(app):
+    r = invoke(app, "fit", CONF, *FAST, "optim.lr=1e6", "trainer.max_epochs=3")
+    assert r.exit_code == 1, (r.stdout, r.stderr)
+    err = r.stderr
+    assert "NaNGuard" in err and "global step" in err and "loss" in err, err
+    assert "Traceback" not in err and "trainer.enable_nan_guard=false" in err
+    run = next(Path("outputs/mlp_synthetic").iterdir())
+    assert not (run / "metrics.json").exists()       # no results of a bad run
+    for ck in run.glob("checkpoints/*.ckpt"):        # whatever was saved is finite
+        from ktrain.train.checkpoint import load_checkpoint
+
+        sd = load_checkpoint(ck)["state_dict"]
+        assert all(np.isfinite(v.numpy()).all() for v in sd.values()), ck
+
+
+def test_json_files_are_strict_when_the_guard_is_off(app):
+    r = invoke(app, "fit", CONF, *FAST, "optim.lr=1e6", "trainer.enable_nan_guard=false")
+    run = _run_dir(r)
+    metrics = _strict_json((run / "metrics.json").read_text())
+    assert metrics["train/loss"] is None                  # null, never a bare NaN
+    for line in (run / "metrics.jsonl").read_text().splitlines():
+        _strict_json(line)
+    _strict_json((run / "hparams.json").read_text())
+    r = invoke(app, "eval", run, "--ckpt", "last")
+    assert r.exit_code == 0, r.stderr
+    assert _strict_json((run / "eval_val.json").read_text())["metrics"]["val/loss"] is None

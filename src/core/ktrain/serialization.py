@@ -55,6 +55,7 @@ __all__ = [
     "FORMAT_VERSION",
     "SerializationError",
     "atomic_write_text",
+    "json_dumps",
     "load",
     "load_file",
     "save",
@@ -105,6 +106,32 @@ def _fsync_dir(path: str) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def _json_plain(obj):
+    """``obj`` with every NaN/inf float (numpy scalars included) as None, numpy scalars
+    and arrays as Python numbers and lists, tuples as lists."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _json_plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_plain(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return _json_plain(obj.item())
+    if isinstance(obj, np.ndarray):
+        return _json_plain(obj.tolist())
+    return obj
+
+
+def json_dumps(obj, **kwargs) -> str:
+    """Strict JSON text of ``obj`` (RFC 8259: ``json.loads``, ``jq``, browsers read it):
+    a NaN or infinite float is written as ``null`` (Python's ``json`` would write the
+    bare ``NaN``/``Infinity`` no other parser accepts). Every JSON file ktrain writes
+    (metrics.json, metrics.jsonl, eval_*.json, predictions, sweep results) uses it.
+    ``kwargs`` go to :func:`json.dumps` (``indent``, ``default`` ...)."""
+    kwargs["allow_nan"] = False
+    return json.dumps(_json_plain(obj), **kwargs)
 
 
 def atomic_write_text(path, text: str, encoding: str = "utf-8") -> None:

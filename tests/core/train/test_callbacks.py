@@ -713,10 +713,11 @@ def test_plot_callback_never_fails_the_run(tmp_path, monkeypatch, capsys):
 def test_default_callbacks():
     es = EarlyStopping()
     cbs = default_callbacks([es])
-    assert cbs[0] is es
-    assert [type(c) for c in cbs[1:]] == [ModelCheckpoint, PlotCallback, ProgressBar]
+    assert type(cbs[0]) is NaNGuard and cbs[1] is es   # the guard first: it stops a bad step
+    assert [type(c) for c in cbs[2:]] == [ModelCheckpoint, PlotCallback, ProgressBar]
     mine = ModelCheckpoint(monitor="val/loss")
-    assert default_callbacks([mine], enable_plots=False, enable_progress_bar=False) == [mine]
+    assert default_callbacks([mine], enable_plots=False, enable_progress_bar=False,
+                             enable_nan_guard=False) == [mine]
 
 
 # ----------------------------------------------------------------------------- real Trainer

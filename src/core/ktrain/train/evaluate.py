@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 import os
 from collections.abc import Callable
@@ -49,6 +48,7 @@ from typing import Any
 import numpy as np
 
 from ..config import ConfigError, RunConfig
+from ..serialization import json_dumps
 
 __all__ = [
     "BATCHED_READERS",
@@ -344,7 +344,7 @@ def evaluate_run(run_dir_or_ckpt, split: str = "val", overrides=(), ckpt="auto",
         target = Path(output) if output is not None else run_dir / f"eval_{split}.json"
         target.parent.mkdir(parents=True, exist_ok=True)
         result["output"] = str(target)
-        target.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+        target.write_text(json_dumps(result, indent=2) + "\n", encoding="utf-8")
     return result
 
 
@@ -594,5 +594,5 @@ def write_predictions(records, path) -> Path:
                 w.writerow(row)
         path.write_text(buf.getvalue(), encoding="utf-8")
     else:
-        path.write_text(json.dumps(records, indent=2) + "\n", encoding="utf-8")
+        path.write_text(json_dumps(records, indent=2) + "\n", encoding="utf-8")
     return path

@@ -565,12 +565,10 @@ def _floats(values) -> dict:
 
 
 def _write_final(run_dir, metrics):
-    import json
-
-    from ..serialization import atomic_write_text
+    from ..serialization import atomic_write_text, json_dumps
 
     atomic_write_text(Path(run_dir) / "metrics.json",
-                      json.dumps(dict(sorted(metrics.items())), indent=2) + "\n")
+                      json_dumps(dict(sorted(metrics.items())), indent=2) + "\n")
 
 
 def _note_missing_plots(trainer, run_dir):

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..config.schema import ConfigError
+from ..serialization import json_dumps
 
 __all__ = ["SweepResult", "run_sweep", "summarise"]
 
@@ -238,7 +239,7 @@ def run_sweep(config_file, params, *, fixed=(), sweeper="basic", n_trials=None,
             rec["traceback"] = traceback.format_exc()
         job_dir.mkdir(parents=True, exist_ok=True)
         with open(job_dir / RESULT_FILE, "w", encoding="utf-8") as fh:
-            json.dump(rec, fh, indent=2, default=str)
+            fh.write(json_dumps(rec, indent=2, default=str))
         if rec["status"] == "ok":
             return rec["metric"]
         if sweeper == "optuna":  # optuna records a raised job as a FAIL trial (not nan)

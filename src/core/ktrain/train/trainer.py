@@ -64,6 +64,10 @@ class Trainer(Loops):
             none). enable_progress_bar / enable_checkpointing add the default progress bar
             and ModelCheckpoint, enable_plots the end-of-fit PNG plots (when the
             callbacks package provides them).
+        enable_nan_guard: add a ``NaNGuard`` (unless one is given) that stops the fit
+            with ``NonFiniteLossError`` (naming the epoch, step and loss) at the first
+            NaN/inf loss or gradient, before the optimizer applies it, so no NaN weights
+            are saved as ``last.ckpt``. ``False``: train on, as PyTorch would.
         default_root_dir: the run directory (default ``./ktrain_logs``): checkpoints go to
             its ``checkpoints/`` folder.
         seed: ``seed_everything(seed)`` at the start of ``fit``.
@@ -97,7 +101,7 @@ class Trainer(Loops):
                  enable_progress_bar=True, enable_checkpointing=True, limit_train_batches=None,
                  limit_val_batches=None, limit_test_batches=None, limit_predict_batches=None,
                  num_sanity_val_steps=0, checkpoint_every_n_steps=None, grad_scaler=None,
-                 enable_plots=True, config=None, num_threads="auto"):
+                 enable_plots=True, config=None, num_threads="auto", enable_nan_guard=True):
         if max_epochs is None:
             max_epochs = 1000 if max_steps in (None, -1) else -1
         self.max_epochs = int(max_epochs)
@@ -144,7 +148,8 @@ class Trainer(Loops):
         self._threads = threads_policy(num_threads)   # checks the value now
         self.callbacks = list(callbacks or [])
         self.loggers = self._make_loggers(loggers)
-        self._add_default_callbacks(enable_progress_bar, enable_checkpointing, enable_plots)
+        self._add_default_callbacks(enable_progress_bar, enable_checkpointing, enable_plots,
+                                    enable_nan_guard)
         # loop state
         self.task = None
         self.state = "initializing"
@@ -171,7 +176,7 @@ class Trainer(Loops):
             return list(default_loggers(self.default_root_dir))
         return list(loggers) if isinstance(loggers, (list, tuple)) else [loggers]
 
-    def _add_default_callbacks(self, progress_bar, checkpointing, plots):
+    def _add_default_callbacks(self, progress_bar, checkpointing, plots, nan_guard=True):
         try:
             from . import callbacks as pkg
         except ImportError:
@@ -180,7 +185,8 @@ class Trainer(Loops):
         if factory is not None:
             self.callbacks = list(factory(self.callbacks, enable_progress_bar=progress_bar,
                                           enable_checkpointing=checkpointing,
-                                          enable_plots=plots))
+                                          enable_plots=plots,
+                                          enable_nan_guard=nan_guard))
             return
         for wanted, name in ((checkpointing, "ModelCheckpoint"), (progress_bar, "ProgressBar")):
             cls = getattr(pkg, name, None)

@@ -28,7 +28,8 @@ __all__ = ["NaNGuard", "NonFiniteLossError"]
 
 _HINT = ("Common fixes: a lower learning rate, gradient clipping "
          "(Trainer(gradient_clip_val=1.0)), checking the data for NaN/inf, or a warm-up; "
-         "NaNGuard(action='skip') skips such steps instead of stopping.")
+         "NaNGuard(action='skip') skips such steps; trainer.enable_nan_guard=false "
+         "(Trainer(enable_nan_guard=False)) trains on without the default guard.")
 
 
 class NonFiniteLossError(FloatingPointError):

@@ -1,11 +1,12 @@
 """Helpers shared by the loggers (not public API)."""
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+
+from ...serialization import json_dumps
 
 __all__ = ["to_number", "json_safe", "hparams_to_file", "flatten", "plain"]
 
@@ -57,7 +58,7 @@ def hparams_to_file(log_dir, params: dict, filename: str = "hparams.json") -> Pa
     path = log_dir / filename
     tmp = path.with_name(f".{path.name}.tmp")
     with open(tmp, "w") as fh:
-        json.dump(plain(params), fh, indent=2, sort_keys=True, default=str)
+        fh.write(json_dumps(plain(params), indent=2, sort_keys=True, default=str))
         fh.write("\n")
         fh.flush()
         os.fsync(fh.fileno())
