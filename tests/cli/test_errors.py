@@ -265,3 +265,32 @@ def test_json_files_are_strict_when_the_guard_is_off(app):
     r = invoke(app, "eval", run, "--ckpt", "last")
     assert r.exit_code == 0, r.stderr
     assert _strict_json((run / "eval_val.json").read_text())["metrics"]["val/loss"] is None
+
+
+# ------------------------------------------------------------------ checkpoints
+def test_corrupt_foreign_and_other_model_checkpoints_are_user_errors(app):
+    import ktrain
+
+    run = _run_dir(invoke(app, "fit", CONF, *FAST))
+    ck = run / "checkpoints"
+    (ck / "trunc.ckpt").write_bytes((ck / "last.ckpt").read_bytes()[:3000])
+    (ck / "junk.ckpt").write_text("garbage")
+    ktrain.save({"w": ktrain.zeros(3)}, ck / "plain.ckpt")
+    for name, needle in (("trunc.ckpt", "truncated"), ("junk.ckpt", "not a safetensors"),
+                         ("plain.ckpt", "not a ktrain Trainer checkpoint")):
+        _user_error(invoke(app, "eval", run, "--ckpt", name), name, needle)
+        np.save("x.npy", np.zeros((2, 16), np.float32))
+        _user_error(invoke(app, "predict", run, "x.npy", "--ckpt", ck / name), name, needle)
+        _user_error(invoke(app, "fit", CONF, *FAST, "--resume", ck / name), name, needle)
+    # resuming with another model: a count and the first names, not every key
+    err = _user_error(invoke(app, "fit", CONF, *FAST, "model.hidden=[32,8,8]", "--resume",
+                             run), "another model", "2 missing keys", "6 mis-shaped keys",
+                      "model.net.1.weight (64, 16) vs (32, 16)", "(3 more)")
+    assert "model.net.5.weight" not in err and len(err) < 600
+    # predict with another model's checkpoint blames the checkpoint, not the inputs
+    other = _run_dir(invoke(app, "fit", CONF, *FAST, "model.hidden=[8]"))
+    err = _user_error(invoke(app, "predict", run, "x.npy", "--ckpt",
+                             other / "checkpoints" / "last.ckpt"), "another model")
+    assert "inputs" not in err
+    r = invoke(app, "predict", run, "x.npy")                 # its own checkpoint works
+    assert r.exit_code == 0, r.stderr

@@ -316,7 +316,7 @@ def evaluate_run(run_dir_or_ckpt, split: str = "val", overrides=(), ckpt="auto",
     built (:func:`open_run`).
     """
     from ..target_policy import use_policy
-    from .run import _floats, make_loader
+    from .run import _floats, check_checkpoint, make_loader
 
     if split in ("validation", "valid"):
         split = "val"
@@ -333,6 +333,7 @@ def evaluate_run(run_dir_or_ckpt, split: str = "val", overrides=(), ckpt="auto",
                               f"split (or it is empty)")
         loader = make_loader(ds, run.data.to_dict(), train=False)
         task = _build_model_task(run)
+        check_checkpoint(ckpt_path, task, run)
         trainer = _eval_trainer(run, run_dir)
         fn = trainer.validate if split == "val" else trainer.test
         out = fn(task, loader, ckpt_path=str(ckpt_path))
@@ -482,6 +483,7 @@ def _predict(run, run_dir, ckpt_path, inputs, top_k, batch_size, grid) -> list[d
 
     from ..utils.data import DataLoader, TensorDataset
     from ._supervised import ClassificationTask
+    from .run import check_checkpoint
 
     readers = _readers()
     files = collect_inputs(inputs, readers)
@@ -499,6 +501,7 @@ def _predict(run, run_dir, ckpt_path, inputs, top_k, batch_size, grid) -> list[d
 
     groups = _read_groups(files, readers, shape, ctx)
     task = _build_model_task(run)
+    check_checkpoint(ckpt_path, task, run)  # its problems are never the inputs'
     trainer = _eval_trainer(run, run_dir)
     bs = int(batch_size or run.data.to_dict().get("batch_size", 32) or 32)
     outs, origin = [], []

@@ -23,6 +23,7 @@ import contextlib
 import datetime as _dt
 import functools
 import os
+import warnings
 from pathlib import Path
 
 from ..config import ConfigError, RunConfig, save_run_config
@@ -232,6 +233,48 @@ def check_model(model, run: RunConfig):
             raise ConfigError(f"the model (model: {name}) has a parameter with no elements: "
                               f"{pname} of shape {tuple(p.shape)}; a layer width is 0"
                               f"{hint}")
+
+
+def _first(names, n=3) -> str:
+    names = list(names)
+    more = f", ... ({len(names) - n} more)" if len(names) > n else ""
+    return ", ".join(names[:n]) + more
+
+
+def check_checkpoint(path, task, run: RunConfig | None = None) -> dict:
+    """The checkpoint at ``path``, read and checked against ``task``'s weights. A
+    ConfigError (a user error: exit 2) when the file is not a readable ktrain checkpoint
+    (corrupt, truncated, some other format) or holds the weights of another model: the
+    message counts the missing, unexpected and mis-shaped keys and names the first few,
+    instead of listing every key."""
+    from .checkpoint import load_checkpoint
+
+    try:
+        ckpt = load_checkpoint(path)
+    except (ValueError, RuntimeError, OSError, KeyError, TypeError) as e:
+        text = str(e).removeprefix("load: ")
+        raise ConfigError(f"cannot use the checkpoint {path}: {text} (is it a ktrain "
+                          f"checkpoint, and complete?)") from None
+    saved, own = ckpt.get("state_dict") or {}, task.state_dict()
+    if not isinstance(saved, dict):
+        raise ConfigError(f"cannot use the checkpoint {path}: its state_dict is not a mapping")
+    missing = [k for k in own if k not in saved]
+    unexpected = [k for k in saved if k not in own]
+    shape = [f"{k} {tuple(getattr(saved[k], 'shape', ()))} vs {tuple(own[k].shape)}"
+             for k in own
+             if k in saved and tuple(getattr(saved[k], "shape", ())) != tuple(own[k].shape)]
+    if not (missing or unexpected or shape):
+        return ckpt
+    parts = [f"{len(v)} {what} key{'s' if len(v) > 1 else ''}{extra} ({_first(v)})"
+             for what, v, extra in (("missing", missing, ""),
+                                    ("unexpected", unexpected, ""),
+                                    ("mis-shaped", shape, ", checkpoint vs model")) if v]
+    name = ""
+    if run is not None:
+        name = f" (model: {run.model.name or run.model.kwargs.get('_target_')})"
+    raise ConfigError(f"the checkpoint {path} is of another model than the config's{name}: "
+                      f"{'; '.join(parts)}. Use it with the config of the run that "
+                      f"trained it")
 
 
 def _check_train_batches(loader, run: RunConfig):
@@ -528,6 +571,14 @@ def _fit_run(run_cfg: RunConfig, run_dir, overrides, resume, enable_progress_bar
     _check_train_batches(train_loader, run_cfg)
     task = _build_task(run_cfg, model)
     trainer = build_trainer(run_cfg, run_dir, enable_progress_bar=enable_progress_bar)
+    if resume is not None:
+        from .checkpoint import resolve_checkpoint_path
+
+        with warnings.catch_warnings():  # trainer.fit says it again when it starts anew
+            warnings.simplefilter("ignore")
+            path = resolve_checkpoint_path(trainer, resume)
+        if path is not None:
+            check_checkpoint(path, task, run_cfg)
 
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
