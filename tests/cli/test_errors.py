@@ -294,3 +294,42 @@ def test_corrupt_foreign_and_other_model_checkpoints_are_user_errors(app):
     assert "inputs" not in err
     r = invoke(app, "predict", run, "x.npy")                 # its own checkpoint works
     assert r.exit_code == 0, r.stderr
+
+
+# ------------------------------------------------------------------ a failing sample
+_BAD_DATASET = '''
+import numpy as np
+import ktrain
+from ktrain.utils.data import Dataset
+
+
+class BadFiles(Dataset):
+    def __init__(self, n_samples=80, split="train", **kw):
+        self.samples = [(f"data/img_{i:03d}.png", i % 4) for i in range(n_samples)]
+
+    def __len__(self):
+        return len(self.samples)
+
+    def __getitem__(self, i):
+        if i == 37:
+            raise ValueError(f"cannot identify image file {self.samples[i][0]!r}")
+        return ktrain.from_numpy(np.full(16, i, np.float32)), self.samples[i][1]
+'''
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_a_failing_sample_is_one_short_line(app, monkeypatch, tmp_path, workers):
+    mod = f"badfiles_{workers}"
+    (tmp_path / f"{mod}.py").write_text(_BAD_DATASET)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    args = ["fit", CONF, "trainer=fast", "~data.name", f"+data._target_={mod}.BadFiles",
+            f"data.num_workers={workers}", "--allow-target", mod]
+    r = invoke(app, *args)
+    assert r.exit_code == 1, (r.stdout, r.stderr)
+    err = r.stderr.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+    assert "sample 37 (file data/img_037.png)" in err
+    assert "ValueError: cannot identify image file 'data/img_037.png'" in err
+    assert len(err) < 300, err
+    r = invoke(app, *args, "--debug")                       # the whole story on request
+    assert "Traceback" in r.stderr and "__getitem__" in r.stderr

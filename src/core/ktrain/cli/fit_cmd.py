@@ -50,6 +50,18 @@ def _paragraph(exc) -> str:
     return out
 
 
+def _sample_failure(exc):
+    """``(index, file, summary, where)`` when ``exc`` (or what it was raised from) is a
+    dataset failing on one sample (``ktrain_sample``, set by the DataLoader), else None."""
+    seen = 0
+    while exc is not None and seen < 8:
+        info = getattr(exc, "ktrain_sample", None)
+        if info is not None:
+            return (*info, getattr(exc, "ktrain_where", None))
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return None
+
+
 def _fail(exc, debug: bool):
     """Report ``exc`` on stderr and exit: 2 for user errors, 1 otherwise."""
     if _is_user_error(exc):
@@ -59,6 +71,14 @@ def _fail(exc, debug: bool):
         raise typer.Exit(USER_ERROR)
     if debug:
         traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+    sample = _sample_failure(exc)
+    if sample is not None:  # the dataset's error, not a flattened worker traceback
+        index, path, summary, where = sample
+        typer.echo(f"Error: the run failed while loading sample {index}"
+                   + (f" (file {path})" if path else "") + (f" {where}" if where else "")
+                   + f": {summary}" + ("" if debug else " (run with --debug for the "
+                                       "traceback)"), err=True)
+        raise typer.Exit(RUNTIME_ERROR)
     typer.echo(f"Error: the run failed: {type(exc).__name__}: {_paragraph(exc)}"
                + ("" if debug else " (run with --debug for the traceback)"), err=True)
     raise typer.Exit(RUNTIME_ERROR)

@@ -65,8 +65,55 @@ class _KeyErrorMessage(str):
         return self
 
 
+def sample_source(dataset, index):
+    """The file sample ``index`` of ``dataset`` is read from, when the dataset knows it:
+    its ``sample_path(index)`` method, or ``samples[index]`` / ``files[index]`` /
+    ``paths[index]`` (a path, or a tuple starting with one: torchvision's ImageFolder
+    convention); Subset-style wrappers (``dataset``, ``indices``) are looked through."""
+    try:
+        for _ in range(8):  # a Subset of a Subset ...
+            inner, indices = getattr(dataset, "dataset", None), getattr(dataset, "indices",
+                                                                         None)
+            if inner is None or indices is None:
+                break
+            dataset, index = inner, indices[index]
+        fn = getattr(dataset, "sample_path", None)
+        if callable(fn):
+            path = fn(index)
+            return None if path is None else os.fspath(path)
+        for name in ("samples", "files", "paths"):
+            items = getattr(dataset, name, None)
+            if isinstance(items, (list, tuple)) and -len(items) <= index < len(items):
+                item = items[index]
+                if isinstance(item, (list, tuple)) and item:
+                    item = item[0]
+                if isinstance(item, (str, os.PathLike)):
+                    return os.fspath(item)
+    except Exception:  # noqa: BLE001 - naming the file is a courtesy, never a new error
+        return None
+    return None
+
+
+def _mark_sample(exc, dataset, index):
+    """Record on ``exc`` which sample failed (``exc.ktrain_sample``: index, file or None,
+    the exception's own one-line summary) and add a note saying so."""
+    if getattr(exc, "ktrain_sample", None) is not None:
+        return
+    path = sample_source(dataset, index) if isinstance(index, int) else None
+    first = (str(exc).strip().splitlines() or [""])[0]
+    summary = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+    try:
+        exc.ktrain_sample = (index, path, summary)
+    except AttributeError:  # an exception type with __slots__
+        return
+    if hasattr(exc, "add_note"):
+        exc.add_note(f"while loading sample {index} of {type(dataset).__name__}"
+                     + (f" (file {path})" if path else ""))
+
+
 class ExceptionWrapper:
-    """An exception caught in a worker, sent to the main process and re-raised there."""
+    """An exception caught in a worker, sent to the main process and re-raised there;
+    ``sample`` is the failing sample's (index, file, summary) when it is known."""
 
     def __init__(self, exc_info=None, where="in background"):
         if exc_info is None:
@@ -74,6 +121,7 @@ class ExceptionWrapper:
         self.exc_type = exc_info[0]
         self.exc_msg = "".join(traceback.format_exception(*exc_info))
         self.where = where
+        self.sample = getattr(exc_info[1], "ktrain_sample", None)
         try:  # the class must unpickle in the main process, else re-raise a RuntimeError
             import pickle
 
@@ -88,8 +136,14 @@ class ExceptionWrapper:
         try:
             exc = self.exc_type(msg)
         except Exception:  # the exception type needs other constructor arguments
-            raise RuntimeError(msg) from None
-        raise exc
+            exc = RuntimeError(msg)
+        if self.sample is not None:
+            try:
+                exc.ktrain_sample = self.sample
+                exc.ktrain_where = self.where
+            except AttributeError:
+                pass
+        raise exc from None
 
 
 class _IterableDatasetStopIteration:
@@ -123,9 +177,19 @@ class _MapDatasetFetcher:
             if self._getitems is not None:
                 data = self._getitems(index)
             else:
-                data = [self.dataset[i] for i in index]
+                data, i = [], None
+                try:
+                    for i in index:
+                        data.append(self.dataset[i])
+                except Exception as e:
+                    _mark_sample(e, self.dataset, i)
+                    raise
         else:
-            data = self.dataset[index]
+            try:
+                data = self.dataset[index]
+            except Exception as e:
+                _mark_sample(e, self.dataset, index)
+                raise
         return self.collate_fn(data)
 
 
