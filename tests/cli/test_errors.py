@@ -333,3 +333,47 @@ def test_a_failing_sample_is_one_short_line(app, monkeypatch, tmp_path, workers)
     assert len(err) < 300, err
     r = invoke(app, *args, "--debug")                       # the whole story on request
     assert "Traceback" in r.stderr and "__getitem__" in r.stderr
+
+
+# ------------------------------------------------------------------ missing plugins
+def _only_vision(monkeypatch):
+    import ktrain.config.compose as compose
+
+    vision = ROOT / "src" / "vision" / "ktrain_vision" / "conf"
+    monkeypatch.setattr(compose, "plugin_conf_dirs", lambda: [vision.resolve()])
+
+
+def test_a_group_of_a_missing_plugin_names_the_pip_command(app, monkeypatch):
+    _only_vision(monkeypatch)
+    err = _user_error(invoke(app, "fit", str(ROOT / "conf" / "text_cls.yaml")),
+                      "text plugin", "pip install ktrain-text", "pip install -e src/text",
+                      "data/text_classification")
+    assert err.index("pip install") < err.index("Available options")
+    _user_error(invoke(app, "config", CONF, "data=char_corpus"), "pip install ktrain-text")
+    err = _user_error(invoke(app, "config", CONF, "model=mlpp"), "model/mlpp")
+    assert "pip install" not in err                       # a plain typo: no plugin hint
+
+
+def test_an_optuna_sweep_without_the_extra_names_the_pip_command(monkeypatch):
+    import importlib.util
+
+    from ktrain.cli.sweep_cmd import register as register_sweep
+
+    real = importlib.util.find_spec
+
+    def find_spec(name, *a, **k):
+        if name.startswith("hydra_plugins"):
+            raise ModuleNotFoundError("No module named 'hydra_plugins'")
+        return real(name, *a, **k)
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+    a = typer.Typer()
+    register_sweep(a)
+    r = CliRunner().invoke(a, ["sweep", CONF, "optim.lr=interval(1e-4,0.1)", "--sweeper",
+                               "optuna"])
+    _user_error(r, 'pip install "ktrain[sweep]"')
+    assert "hydra_plugins" not in r.stderr
+    from ktrain.config import ConfigError, compose_config
+
+    with pytest.raises(ConfigError, match=r'pip install "ktrain\[sweep\]"'):
+        compose_config(CONF, ["hydra/sweeper=nosuchsweeper"], return_hydra_config=True)

@@ -98,6 +98,41 @@ def _hydra_message(exc):
     return text
 
 
+_GROUP_KINDS = {"model": "model", "data": "dataset", "transform": "transform",
+                "task": "task", "callback": "callback", "callbacks": "callback"}
+
+
+def _missing_plugin_hint(text):
+    """For Hydra's "Could not find 'model/textcnn'": which first-party plugin (not
+    installed, or Hydra would have found its conf/) provides that group option, and the
+    pip command that installs it; None when no known plugin does."""
+    import re
+
+    from ..registry import KNOWN_PLUGINS, _install_hint, _known_plugin_for
+
+    m = re.search(r"Could not find '([\w./-]+)/([\w.-]+)'", text)
+    if not m:
+        return None
+    group, option = m.group(1), m.group(2)
+    if group in ("hydra/sweeper", "hydra/launcher"):
+        return (f"the {option} {group.split('/')[1]} is a Hydra plugin that is not "
+                f'installed: pip install "ktrain[sweep]".')
+    found = _known_plugin_for(_GROUP_KINDS.get(group.split("/")[-1], group), option)
+    if found is None:  # not in the table: a source checkout's plugin conf/ folders
+        root = conf_dir().parent if conf_dir() is not None else None
+        for key, info in KNOWN_PLUGINS.items():
+            base = root / info["path"] if root is not None else None
+            if base is not None and base.is_dir() and \
+                    any(base.glob(f"*/conf/{group}/{option}.yaml")):
+                found = key, info
+                break
+    if found is None:
+        return None
+    key, info = found
+    return (f"'{group}/{option}' comes from the {key} plugin ({info['distribution']}), "
+            f"which is not installed: {_install_hint(key, info)}.")
+
+
 def plugin_conf_dirs() -> list[Path]:
     """The ``conf/`` folders of the installed plugins (``<package>/conf`` of each
     ``ktrain.plugins`` entry point's top-level package), found without importing them."""
@@ -243,7 +278,9 @@ def compose_config(config_path, overrides=(), return_hydra_config=False):
     except yaml.YAMLError as e:
         raise _yaml_error(e, path) from None
     except (HydraException, OmegaConfBaseException) as e:
-        raise ConfigError(_hydra_message(e)) from None
+        text = _hydra_message(e)
+        hint = _missing_plugin_hint(text)
+        raise ConfigError(f"{hint} {text}" if hint else text) from None
     except (ValueError, TypeError, KeyError) as e:  # e.g. a malformed defaults list
         raise ConfigError(f"cannot compose {path}: {e}") from None
     finally:

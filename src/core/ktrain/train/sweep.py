@@ -71,9 +71,13 @@ def _require_plugin(kind, name, table):
         return
     import importlib.util
 
-    if importlib.util.find_spec(module) is None:
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):  # no hydra_plugins package at all
+        spec = None
+    if spec is None:
         raise ConfigError(f"the {name} {kind} needs a Hydra plugin that is not installed: "
-                          f"pip install 'ktrain[sweep]'")
+                          f'pip install "ktrain[sweep]"')
 
 
 def _parse_params(params, sweeper):
