@@ -123,9 +123,9 @@ def test_missing_plugin_names_the_extra(monkeypatch):
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *a: None if name.startswith("hydra_plugins.")
                         else real(name, *a))
-    with pytest.raises(ConfigError, match=r"pip install 'ktrain\[sweep\]'"):
+    with pytest.raises(ConfigError, match=r'pip install "ktrain\[sweep\]"'):
         sweep_lib.run_sweep(CONF, ["seed=0,1"], sweeper="optuna")
-    with pytest.raises(ConfigError, match=r"pip install 'ktrain\[sweep\]'"):
+    with pytest.raises(ConfigError, match=r'pip install "ktrain\[sweep\]"'):
         sweep_lib.run_sweep(CONF, ["seed=0,1"], launcher="joblib")
 
 
