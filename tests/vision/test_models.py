@@ -205,11 +205,14 @@ def test_vgg_forward_any_size():
 @pytest.mark.parametrize("name,kwargs,shape", [
     ("resnet20", {"in_channels": 1}, (4, 1, 8, 8)),
     ("lenet5", {}, (4, 1, 28, 28)),
-    ("mobilenet_v2", {"width_mult": 0.25}, (2, 3, 32, 32)),
+    ("mobilenet_v2", {"width_mult": 0.25}, (4, 3, 32, 32)),
 ])
 def test_backward_smoke(name, kwargs, shape):
+    # seeded: with an unseeded batch of 2 (BatchNorm over 2 values at MobileNet's 1x1
+    # stage) the third step's gradients overflowed on some random draws
+    ktrain.manual_seed(0)
     model = M.get_model(name, num_classes=3, **kwargs)
-    opt = ktrain.optim.SGD(model.parameters(), lr=0.05)
+    opt = ktrain.optim.SGD(model.parameters(), lr=0.01)
     x, y = ktrain.randn(*shape), ktrain.tensor([0, 1, 2, 1][:shape[0]])
     losses = []
     for _ in range(3):
