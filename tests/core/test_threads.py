@@ -282,3 +282,18 @@ def test_info_reports_the_policy():
     assert collect()["blas thread policy"].startswith("auto")
     kt.set_num_threads(1)
     assert collect()["blas thread policy"] == "fixed: 1"
+
+
+@needs_blas
+def test_initial_guess_uses_the_load_average(monkeypatch):
+    """At import, before any look: a busy machine (load 1.2 on 2 cores) starts on one
+    thread; an idle one keeps BLAS's own count."""
+    monkeypatch.setattr(_threads, "num_cores", lambda: 2)
+    kt.set_num_threads(2)
+    monkeypatch.setattr(_threads.os, "getloadavg", lambda: (1.2, 1.0, 1.0))
+    _threads._initial_guess()
+    assert kt.get_num_threads() == 1
+    kt.set_num_threads(2)
+    monkeypatch.setattr(_threads.os, "getloadavg", lambda: (0.2, 0.1, 0.1))
+    _threads._initial_guess()
+    assert kt.get_num_threads() == 2

@@ -249,6 +249,20 @@ class threads_policy:
         return False
 
 
+def _initial_guess() -> None:
+    """Before the first look (which needs a second of history): the 1-minute load average
+    as the other processes' load, so that a process started on a busy machine does not
+    spin two BLAS threads through its start-up (imports, data, model building)."""
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return
+    n = choose(num_cores(), load)
+    if n < num_cores():
+        _set_blas(n)
+
+
 _init_from_env()
 if _State.policy == "auto":
     others_busy()   # the baseline of the first look
+    _initial_guess()
