@@ -325,3 +325,21 @@ def result_type(dims, zerodims=(), scalars=()) -> dtype:
             # a float Python scalar lifts integers to the default dtype, not to float64
             r = _default[0] if (group is scalars and g._cat == 2) else g
     return r
+
+
+# ----------------------------------------------------------------------------- array kernels
+# Kernels whose numpy and cupy forms differ (cupyx): ops call these instead of importing
+# cupy/cupyx themselves.
+
+
+def scatter_add(xp, out, index, values):
+    """``out[index[k]] += values[k]`` in place, repeated indices accumulating (rows when
+    ``out`` is 2-D and ``index`` 1-D). numpy's ``add.at``; on a cupy without
+    ``cupy.add.at``, ``cupyx.scatter_add``."""
+    at = getattr(xp.add, "at", None)
+    if at is not None:
+        at(out, index, values)
+    else:  # pragma: no cover - older cupy
+        import cupyx  # noqa: PLC0415 - GPU only
+
+        cupyx.scatter_add(out, index, values)
