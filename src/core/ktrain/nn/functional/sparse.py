@@ -1,9 +1,10 @@
 """Lookup tables: ``F.embedding``, ``F.embedding_bag`` and ``F.one_hot``.
 
-``embedding`` is one gather op whose backward scatter-adds the output gradient into the
-rows of the table (``padding_idx`` rows get none; ``scale_grad_by_freq`` divides by how
-often each index occurs in the batch). The scatter is its own op, the adjoint of the
-gather, so gradients of any order work. Gradients are dense (``sparse=True`` is refused).
+``embedding`` checks its arguments and applies one gather op of ``ops.sparse`` whose
+backward scatter-adds the output gradient into the rows of the table (``padding_idx``
+rows get none; ``scale_grad_by_freq`` divides by how often each index occurs in the
+batch). Gradients are dense (``sparse=True`` is refused). ``embedding_bag`` is
+``embedding`` followed by one ``index_add`` (or ``scatter_reduce``) per call.
 """
 from __future__ import annotations
 
@@ -11,61 +12,11 @@ import numpy as np
 
 from ..._backend import array_module
 from ..._tensor import Tensor
-from ...autograd.function import Op
-from ...autograd.grad_mode import no_grad
+from ...ops.sparse import _coef, _Gather, _GatherScaledGrad, _renorm, _ScatterRows  # noqa: F401
 
 __all__ = ["embedding", "embedding_bag", "one_hot"]
 
 _int64 = np.dtype(np.int64)
-
-
-def _scatter_rows(xp, out, idx, src):
-    """out[idx[k]] += src[k] with repeated indices accumulating (rows or elements)."""
-    at = getattr(xp.add, "at", None)
-    if at is not None:
-        at(out, idx, src)
-    else:  # pragma: no cover - older cupy
-        import cupyx
-
-        cupyx.scatter_add(out, idx, src)
-
-
-class _Gather(Op):
-    """``w[idx] * coef`` (coef per index, or None): rows of the table."""
-
-    @staticmethod
-    def forward(ctx, w, idx, coef):
-        ctx.meta = (idx, coef, w.shape[0])
-        out = array_module(w).take(w, idx, axis=0)
-        if coef is not None:
-            out *= coef[..., None]
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        idx, coef, n = ctx.meta
-        return _ScatterRows.apply(g, idx, coef, n), None, None
-
-
-class _ScatterRows(Op):
-    """The adjoint of ``_Gather``: ``out[idx[k]] += g[k] * coef[k]`` into ``n`` rows."""
-
-    @staticmethod
-    def forward(ctx, g, idx, coef, n):
-        ctx.meta = (idx, coef, n)
-        xp = array_module(g)
-        d = g.shape[-1]
-        g2 = g.reshape(-1, d)
-        if coef is not None:
-            g2 = g2 * coef.reshape(-1, 1)
-        out = xp.zeros((n, d), g.dtype)
-        _scatter_rows(xp, out, idx.reshape(-1), g2)
-        return out
-
-    @staticmethod
-    def backward(ctx, gg):
-        idx, coef, n = ctx.meta
-        return _Gather.apply(gg, idx, coef), None, None, None
 
 
 def _index_array(input, op):
@@ -99,38 +50,6 @@ def _padding(padding_idx, n, op):
     return p + n if p < 0 else p
 
 
-def _renorm(weight, idx, max_norm, norm_type):
-    """Rescale in place the rows of ``weight`` used by ``idx`` whose norm exceeds max_norm."""
-    with no_grad():
-        w = weight._data
-        xp = array_module(w)
-        rows = xp.unique(idx.reshape(-1))
-        sel = w[rows]
-        if norm_type == 2:
-            norms = xp.sqrt((sel * sel).sum(axis=1))
-        else:
-            norms = (xp.abs(sel) ** norm_type).sum(axis=1) ** (1.0 / norm_type)
-        big = norms > max_norm
-        if bool(big.any()):
-            scale = (max_norm / (norms[big] + 1e-7)).astype(w.dtype)
-            w[rows[big]] = sel[big] * scale[:, None]
-            weight._version[0] += 1
-
-
-def _coef(idx, n, padding_idx, scale_grad_by_freq, dtype):
-    """Per-index gradient factor: 0 at padding_idx, 1 / count with scale_grad_by_freq."""
-    if padding_idx is None and not scale_grad_by_freq:
-        return None
-    xp = array_module(idx)
-    c = xp.ones(idx.shape, dtype)
-    if scale_grad_by_freq:
-        counts = xp.bincount(idx.reshape(-1), minlength=n)
-        c /= counts[idx].astype(dtype)
-    if padding_idx is not None:
-        c[idx == padding_idx] = 0
-    return c
-
-
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
               scale_grad_by_freq=False, sparse=False):
     """Rows of ``weight`` picked by the integer ``input``: ``weight[input]``.
@@ -158,20 +77,6 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
         return _Gather.apply(weight, idx, None)
     # the forward value is the plain row; coef only shapes the gradient
     return _GatherScaledGrad.apply(weight, idx, coef)
-
-
-class _GatherScaledGrad(Op):
-    """``w[idx]`` whose gradient into ``w`` is scaled per index by ``coef``."""
-
-    @staticmethod
-    def forward(ctx, w, idx, coef):
-        ctx.meta = (idx, coef, w.shape[0])
-        return array_module(w).take(w, idx, axis=0)
-
-    @staticmethod
-    def backward(ctx, g):
-        idx, coef, n = ctx.meta
-        return _ScatterRows.apply(g, idx, coef, n), None, None
 
 
 def one_hot(tensor, num_classes=-1):
