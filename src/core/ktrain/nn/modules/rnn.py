@@ -23,10 +23,10 @@ import warnings
 
 from ..._tensor import Tensor
 from ...ops.join import cat, stack
+from ...ops.rnn import _GRURecurrence, _LSTMRecurrence, _RNNRecurrence
 from .. import functional as F
 from .. import init
-from ..functional.rnn import (_GRURecurrence, _LSTMRecurrence, _RNNRecurrence, _layer,
-                              _packed_steps, _padded_steps)
+from ..functional.rnn import _layer, _packed_steps, _padded_steps
 from ..module import Module
 from ..parameter import Parameter
 from ..utils.rnn import PackedSequence

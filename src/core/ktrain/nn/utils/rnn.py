@@ -3,8 +3,9 @@ packing/padding helpers (PyTorch's ``torch.nn.utils.rnn``).
 
 A packed sequence stores the steps of a batch sorted by decreasing length in time-major
 order: the rows of step ``t`` are the first ``batch_sizes[t]`` sequences. Packing and
-padding are one gather / one scatter of rows with a precomputed index (each is the
-other's backward, so higher-order gradients work).
+padding are one gather / one scatter of rows with a precomputed index (the ops
+``_TakeRows``/``_PutRows`` of ``ops.rnn``, each the other's backward, so higher-order
+gradients work).
 """
 from __future__ import annotations
 
@@ -14,43 +15,11 @@ import numpy as np
 
 from ... import _backend as B
 from ..._tensor import Tensor
-from ...autograd.function import Op
+from ...ops.rnn import _PutRows, _TakeRows
 
 __all__ = ["PackedSequence", "invert_permutation", "pack_padded_sequence",
            "pad_packed_sequence", "pad_sequence", "unpad_sequence", "pack_sequence",
            "unpack_sequence"]
-
-
-# ---------------------------------------------------------------------- row gather / scatter
-
-
-class _TakeRows(Op):
-    """``a[idx]`` along the first axis; ``idx`` holds distinct row numbers."""
-
-    @staticmethod
-    def forward(ctx, a, idx):
-        ctx.meta = (idx, a.shape[0])
-        return a[idx]
-
-    @staticmethod
-    def backward(ctx, g):
-        idx, n = ctx.meta
-        return _PutRows.apply(g, idx, n, 0), None
-
-
-class _PutRows(Op):
-    """``n`` rows of ``fill`` with ``out[idx] = src`` (the adjoint of ``_TakeRows``)."""
-
-    @staticmethod
-    def forward(ctx, src, idx, n, fill):
-        ctx.idx = idx
-        out = B.array_module(src).full((n,) + src.shape[1:], fill, src.dtype)
-        out[idx] = src
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        return _TakeRows.apply(g, ctx.idx), None, None, None
 
 
 def _device_index(idx, like):
