@@ -343,3 +343,30 @@ def scatter_add(xp, out, index, values):
         import cupyx  # noqa: PLC0415 - GPU only
 
         cupyx.scatter_add(out, index, values)
+
+
+# ----------------------------------------------------------------------------- special functions
+# (helper H4, issue 13: the scipy.special / cupyx.scipy.special look-up of ops.math)
+
+_SPECIAL = {}
+
+
+def special_function(xp, name):
+    """``name`` (e.g. ``"erf"``, ``"erfinv"``) for arrays of the array module ``xp``:
+    ``cupyx.scipy.special`` on cupy, ``scipy.special`` on numpy when scipy is installed,
+    else None (the caller then uses its own numpy formula). Looked up once per pair."""
+    key = (xp.__name__, name)
+    try:
+        return _SPECIAL[key]
+    except KeyError:
+        pass
+    try:
+        if xp is np:
+            import scipy.special as sp  # noqa: PLC0415 - optional, exact to the last ulp
+        else:
+            import cupyx.scipy.special as sp  # noqa: PLC0415 - GPU only
+        fn = getattr(sp, name, None)
+    except ImportError:
+        fn = None
+    _SPECIAL[key] = fn
+    return fn

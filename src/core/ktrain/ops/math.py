@@ -1,20 +1,26 @@
-"""Unary floating-point functions: exp log sqrt trig tanh sigmoid relu erf ...
+"""Unary floating-point functions: exp log sqrt trig tanh sigmoid relu erf ..., plus atan2,
+hypot, logit, xlogy, nan_to_num and the isnan/isinf family.
 
-Integer inputs are promoted to the default float dtype first (``ktrain.exp(int_tensor)``
-is float32, as in PyTorch). Rules that only need the output save the output alone.
+The one-input ops with a closed-form derivative are rows of one table, ``_UNARY``:
+``name -> (forward, what backward saves, derivative)``; ``_unary_op`` turns each row into
+a named ``Op`` subclass (``ktrain.ops.math.Sin``, whose node reads ``SinBackward0``).
+Derivatives are written with ktrain ops, so they differentiate again. Rules that only
+need the output save the output alone. Integer inputs are promoted to the default float
+dtype first (``ktrain.exp(int_tensor)`` is float32, as in PyTorch). erf/erfinv take
+``scipy.special`` (or ``cupyx.scipy.special`` on the GPU) through ``_backend`` when present.
 """
 from __future__ import annotations
 
-import numpy as np
-
 import math as _m
 
-from .._backend import array_module, get_default_dtype
+import numpy as np
+
+from .._backend import array_module, get_default_dtype, special_function
 from .._tensor import Tensor, register_method
 from ..amp import autocast_mode as _amp
 from ..autograd.function import Op
-from .arith import _result, where
 from ._util import binary, inplace, inplace_over, unbroadcast
+from .arith import _result, where
 
 __all__ = ["exp", "exp2", "log", "log2", "log10", "log1p", "expm1", "sqrt", "rsqrt", "sin",
            "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "sigmoid", "relu",
@@ -22,267 +28,15 @@ __all__ = ["exp", "exp2", "log", "log2", "log10", "log1p", "expm1", "sqrt", "rsq
            "isinf", "isfinite", "isposinf", "isneginf", "hypot"]
 
 
-class Exp(Op):
-    save_output = True
-
-    @staticmethod
-    def forward(ctx, a):
-        return array_module(a).exp(a)
-
-    @staticmethod
-    def backward(ctx, g):
-        return g * ctx.saved_output
-
-
-class Log(Op):
-    @staticmethod
-    def forward(ctx, a):
-        ctx.save_for_backward(ctx.inputs[0])
-        return array_module(a).log(a)
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        return g / x
-
-
-class Log1p(Op):
-    @staticmethod
-    def forward(ctx, a):
-        ctx.save_for_backward(ctx.inputs[0])
-        return array_module(a).log1p(a)
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        return g / (x + 1)
-
-
-class Expm1(Op):
-    save_output = True
-
-    @staticmethod
-    def forward(ctx, a):
-        return array_module(a).expm1(a)
-
-    @staticmethod
-    def backward(ctx, g):
-        return g * (ctx.saved_output + 1)
-
-
-class Sqrt(Op):
-    save_output = True
-
-    @staticmethod
-    def forward(ctx, a):
-        return array_module(a).sqrt(a)
-
-    @staticmethod
-    def backward(ctx, g):
-        return g / (2 * ctx.saved_output)
-
-
-class Rsqrt(Op):
-    save_output = True
-
-    @staticmethod
-    def forward(ctx, a):
-        xp = array_module(a)
-        return xp.reciprocal(xp.sqrt(a))
-
-    @staticmethod
-    def backward(ctx, g):
-        y = ctx.saved_output
-        return g * (-0.5) * y * y * y
-
-
-class Sin(Op):
-    @staticmethod
-    def forward(ctx, a):
-        ctx.save_for_backward(ctx.inputs[0])
-        return array_module(a).sin(a)
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        return g * x.cos()
-
-
-class Cos(Op):
-    @staticmethod
-    def forward(ctx, a):
-        ctx.save_for_backward(ctx.inputs[0])
-        return array_module(a).cos(a)
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        return -g * x.sin()
-
-
-class Tan(Op):
-    save_output = True
-
-    @staticmethod
-    def forward(ctx, a):
-        return array_module(a).tan(a)
-
-    @staticmethod
-    def backward(ctx, g):
-        y = ctx.saved_output
-        return g * (1 + y * y)
-
-
-class Asin(Op):
-    @staticmethod
-    def forward(ctx, a):
-        ctx.save_for_backward(ctx.inputs[0])
-        return array_module(a).arcsin(a)
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        return g * (1 - x * x).rsqrt()
-
-
-class Acos(Op):
-    @staticmethod
-    def forward(ctx, a):
-        ctx.save_for_backward(ctx.inputs[0])
-        return array_module(a).arccos(a)
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        return -g * (1 - x * x).rsqrt()
-
-
-class Atan(Op):
-    @staticmethod
-    def forward(ctx, a):
-        ctx.save_for_backward(ctx.inputs[0])
-        return array_module(a).arctan(a)
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        return g / (1 + x * x)
-
-
-class Sinh(Op):
-    @staticmethod
-    def forward(ctx, a):
-        ctx.save_for_backward(ctx.inputs[0])
-        return array_module(a).sinh(a)
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        return g * x.cosh()
-
-
-class Cosh(Op):
-    @staticmethod
-    def forward(ctx, a):
-        ctx.save_for_backward(ctx.inputs[0])
-        return array_module(a).cosh(a)
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        return g * x.sinh()
-
-
-class Tanh(Op):
-    save_output = True
-
-    @staticmethod
-    def forward(ctx, a):
-        return array_module(a).tanh(a)
-
-    @staticmethod
-    def backward(ctx, g):
-        y = ctx.saved_output
-        return g * (1 - y * y)
-
-
-class Sigmoid(Op):
-    save_output = True
-
-    @staticmethod
-    def forward(ctx, a):
-        xp = array_module(a)
-        # 1/(1+exp(-x)) overflows for very negative x; tanh form is stable and one pass
-        out = xp.tanh(a * 0.5)
-        out *= 0.5
-        out += 0.5
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        y = ctx.saved_output
-        return g * y * (1 - y)
-
-
-class Relu(Op):
-    save_output = True
-
-    @staticmethod
-    def forward(ctx, a):
-        return array_module(a).maximum(a, 0)
-
-    @staticmethod
-    def backward(ctx, g):
-        return g * (ctx.saved_output > 0).to(g.dtype)
-
-
-class ReluOver(Relu):
-    """relu written over its input array (``relu_``: see ``_util.inplace_over``)."""
-
-    @staticmethod
-    def forward(ctx, a):
-        return array_module(a).maximum(a, 0, out=a)
-
-    def name(self):
-        return "ReluBackward0"
-
-
-class Erf(Op):
-    @staticmethod
-    def forward(ctx, a):
-        ctx.save_for_backward(ctx.inputs[0])
-        return _erf(a)
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        return g * (2.0 / _m.sqrt(_m.pi)) * (-(x * x)).exp()
-
-
-class Erfinv(Op):
-    save_output = True
-
-    @staticmethod
-    def forward(ctx, a):
-        return _erfinv(a)
-
-    @staticmethod
-    def backward(ctx, g):
-        y = ctx.saved_output
-        return g * (_m.sqrt(_m.pi) / 2.0) * (y * y).exp()
-
-
-class Atan2(Op):
-    @staticmethod
-    def forward(ctx, a, b):
-        ctx.save_for_backward(*ctx.inputs)
-        return array_module(a).arctan2(a, b)
-
-    @staticmethod
-    def backward(ctx, g):
-        y, x = ctx.saved_tensors
-        d = x * x + y * y
-        return unbroadcast(g * x / d, y.shape), unbroadcast(-g * y / d, x.shape)
+# ---------------------------------------------------------------------- forward formulas
+
+
+def _sigmoid_forward(xp, a):
+    # 1/(1+exp(-x)) overflows for very negative x; tanh form is stable and one pass
+    out = xp.tanh(a * 0.5)
+    out *= 0.5
+    out += 0.5
+    return out
 
 
 def _erf_f32(x):
@@ -307,22 +61,14 @@ def _erf(a):
     xp = array_module(a)
     if xp is np and a.dtype == np.float32:
         return _erf_f32(a)
-    if xp.__name__ == "cupy":
-        import cupyx.scipy.special as sp  # noqa: PLC0415 - GPU only
-
-        return sp.erf(a)
-    try:
-        from scipy.special import erf  # noqa: PLC0415 - optional, exact to the last ulp
-
-        return erf(a).astype(a.dtype, copy=False)
-    except ImportError:
+    fn = special_function(xp, "erf")  # scipy's is exact to the last ulp
+    if fn is None:
         return _erf_numpy(a)
+    return fn(a) if xp is not np else fn(a).astype(a.dtype, copy=False)
 
 
 def _erf_numpy(a):
     """erf to ~1e-15 without scipy: series for |x|<2.5, continued-fraction erfc beyond."""
-    import numpy as np
-
     x = a.astype(np.float64)
     ax = np.abs(x)
     out = np.empty_like(x)
@@ -348,26 +94,119 @@ def _erf_numpy(a):
 
 def _erfinv(a):
     xp = array_module(a)
-    if xp.__name__ == "cupy":
-        import cupyx.scipy.special as sp  # noqa: PLC0415
+    fn = special_function(xp, "erfinv")
+    if fn is not None:
+        return fn(a) if xp is not np else fn(a).astype(a.dtype, copy=False)
+    x = a.astype(np.float64)
+    # Giles' approximation refined by Newton steps on erf
+    y = np.sqrt(np.pi) / 2 * (x + np.pi / 12 * x ** 3)
+    for _ in range(60):
+        err = _erf_numpy(y) - x
+        y = y - err / (2 / np.sqrt(np.pi) * np.exp(-y * y))
+    y[x == 1] = np.inf
+    y[x == -1] = -np.inf
+    return y.astype(a.dtype, copy=False)
 
-        return sp.erfinv(a)
-    try:
-        from scipy.special import erfinv  # noqa: PLC0415
 
-        return erfinv(a).astype(a.dtype, copy=False)
-    except ImportError:
-        import numpy as np
+# ---------------------------------------------------------------------- the unary table
 
-        x = a.astype(np.float64)
-        # Giles' approximation refined by two Newton steps on erf
-        y = np.sqrt(np.pi) / 2 * (x + np.pi / 12 * x ** 3)
-        for _ in range(60):
-            err = _erf_numpy(y) - x
-            y = y - err / (2 / np.sqrt(np.pi) * np.exp(-y * y))
-        y[x == 1] = np.inf
-        y[x == -1] = -np.inf
-        return y.astype(a.dtype, copy=False)
+# name -> (forward: an array-module function name, or forward(xp, a) -> array;
+#          what backward needs: "x" the input, "y" the output;
+#          derivative(g, v) -> grad, written with ktrain ops from g and the saved x or y,
+#          so the rule is differentiable again (higher-order gradients))
+_SQRT_PI = _m.sqrt(_m.pi)
+_UNARY = {
+    "Exp": ("exp", "y", lambda g, y: g * y),
+    "Log": ("log", "x", lambda g, x: g / x),
+    "Log1p": ("log1p", "x", lambda g, x: g / (x + 1)),
+    "Expm1": ("expm1", "y", lambda g, y: g * (y + 1)),
+    "Sqrt": ("sqrt", "y", lambda g, y: g / (2 * y)),
+    "Rsqrt": (lambda xp, a: xp.reciprocal(xp.sqrt(a)), "y", lambda g, y: g * (-0.5) * y * y * y),
+    "Sin": ("sin", "x", lambda g, x: g * x.cos()),
+    "Cos": ("cos", "x", lambda g, x: -g * x.sin()),
+    "Tan": ("tan", "y", lambda g, y: g * (1 + y * y)),
+    "Asin": ("arcsin", "x", lambda g, x: g * (1 - x * x).rsqrt()),
+    "Acos": ("arccos", "x", lambda g, x: -g * (1 - x * x).rsqrt()),
+    "Atan": ("arctan", "x", lambda g, x: g / (1 + x * x)),
+    "Sinh": ("sinh", "x", lambda g, x: g * x.cosh()),
+    "Cosh": ("cosh", "x", lambda g, x: g * x.sinh()),
+    "Tanh": ("tanh", "y", lambda g, y: g * (1 - y * y)),
+    "Sigmoid": (_sigmoid_forward, "y", lambda g, y: g * y * (1 - y)),
+    "Relu": (lambda xp, a: xp.maximum(a, 0), "y", lambda g, y: g * (y > 0).to(g.dtype)),
+    "Erf": (lambda xp, a: _erf(a), "x", lambda g, x: g * (2.0 / _SQRT_PI) * (-(x * x)).exp()),
+    "Erfinv": (lambda xp, a: _erfinv(a), "y", lambda g, y: g * (_SQRT_PI / 2.0) * (y * y).exp()),
+}
+
+
+def _unary_op(name, fwd, saves, derivative):
+    """The Op class ``name`` of one table row (a real, named ``Op`` subclass of this module,
+    so ``grad_fn`` reads ``<name>Backward0``). Without a graph, ``compute`` runs alone."""
+    if isinstance(fwd, str):
+        def compute(a):
+            return getattr(array_module(a), fwd)(a)
+    else:
+        def compute(a):
+            return fwd(array_module(a), a)
+
+    if saves == "x":
+        def forward(ctx, a):
+            ctx.save_for_backward(ctx.inputs[0])
+            return compute(a)
+
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return derivative(g, x)
+    else:
+        def forward(ctx, a):
+            return compute(a)
+
+        def backward(ctx, g):
+            return derivative(g, ctx.saved_output)
+
+    what = fwd if isinstance(fwd, str) else name.lower()
+    doc = f"Elementwise {what}; backward from the saved {'input' if saves == 'x' else 'output'}."
+    return type(name, (Op,), {"__module__": __name__, "__qualname__": name, "__doc__": doc,
+                              "save_output": saves == "y", "compute": staticmethod(compute),
+                              "forward": staticmethod(forward),
+                              "backward": staticmethod(backward)})
+
+
+Exp, Log, Log1p, Expm1, Sqrt, Rsqrt, Sin, Cos, Tan, Asin, Acos, Atan, Sinh, Cosh, Tanh, \
+    Sigmoid, Relu, Erf, Erfinv = (_unary_op(n, *row) for n, row in _UNARY.items())
+
+
+class ReluOver(Relu):
+    """relu written over its input array (``relu_``: see ``_util.inplace_over``)."""
+
+    @staticmethod
+    def compute(a):
+        return array_module(a).maximum(a, 0, out=a)
+
+    @staticmethod
+    def forward(ctx, a):
+        return array_module(a).maximum(a, 0, out=a)
+
+    def name(self):
+        return "ReluBackward0"
+
+
+# ---------------------------------------------------------------------- binary ops
+
+
+class Atan2(Op):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(*ctx.inputs)
+        return array_module(a).arctan2(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        y, x = ctx.saved_tensors
+        d = x * x + y * y
+        return unbroadcast(g * x / d, y.shape), unbroadcast(-g * y / d, x.shape)
+
+
+# ---------------------------------------------------------------------- public functions
 
 
 def _float(x: Tensor) -> Tensor:
