@@ -1,6 +1,8 @@
 """Op families. Importing this package attaches every op's Tensor methods."""
 from . import arith, compare, convert, einsum, index, indexing, join, linalg, math, reduce, shape  # noqa: F401
 from .arith import *  # noqa: F401,F403
+from . import piecewise  # noqa: F401
+from .piecewise import *  # noqa: F401,F403
 from .compare import *  # noqa: F401,F403
 from .einsum import *  # noqa: F401,F403
 from .index import *  # noqa: F401,F403

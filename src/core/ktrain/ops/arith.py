@@ -1,7 +1,9 @@
-"""Pointwise arithmetic: + - * / // % ** neg abs, maximum/minimum/where, clamp, rounding.
+"""Pointwise arithmetic: + - * / // % ** neg abs reciprocal square lerp addcmul addcdiv,
+and the Python operators of Tensor (``a + b``, ``a @ b`` is in ``linalg``).
 
 Binary ops broadcast like numpy and promote like PyTorch; their backward sums the
-gradient back to each input's shape through ``unbroadcast``.
+gradient back to each input's shape through ``unbroadcast``. The piecewise ops
+(maximum/minimum/where/clamp and rounding) live in ``piecewise`` and stay importable here.
 """
 from __future__ import annotations
 
@@ -13,13 +15,16 @@ from .._backend import array_module
 from .._tensor import Tensor, register_method
 from ..autograd.function import Op
 from ..autograd.grad_mode import STATE
-from ._util import binary, binary_operands, inplace, needs, shape_of, unbroadcast
+from ._out import _make_inplace, _result
+from ._util import binary, needs, shape_of, unbroadcast
+# moved to .piecewise; re-exported so ``ktrain.ops.arith.where`` & co. keep working
+from .piecewise import (Ceil, Clamp, Floor, Frac, Maximum, Minimum, Round,  # noqa: F401
+                        Sign, Trunc, Where, ceil, clamp, clip, floor, fmax, fmin, frac,
+                        maximum, minimum, round, sign, trunc, where)
 
 __all__ = ["add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide",
            "floor_divide", "remainder", "fmod", "pow", "neg", "negative", "abs", "absolute",
-           "maximum", "minimum", "fmax", "fmin", "where", "clamp", "clip", "sign", "floor",
-           "ceil", "round", "trunc", "frac", "reciprocal", "square", "lerp", "addcmul",
-           "addcdiv"]
+           "reciprocal", "square", "lerp", "addcmul", "addcdiv"]
 
 
 _ndarray = np.ndarray
@@ -223,54 +228,6 @@ class Fmod(Remainder):
         return (x / y).trunc()
 
 
-class Maximum(Op):
-    @staticmethod
-    def forward(ctx, a, b):
-        ctx.save_for_backward(*ctx.inputs)
-        return array_module(a).maximum(a, b)
-
-    @staticmethod
-    def backward(ctx, g):
-        x, y = ctx.saved_tensors
-        # ties split the gradient evenly, as PyTorch does
-        w = (x > y).to(g.dtype) + (x == y).to(g.dtype) * 0.5
-        return (unbroadcast(g * w, x.shape) if needs(ctx, 0) else None,
-                unbroadcast(g * (1 - w), y.shape) if needs(ctx, 1) else None)
-
-
-class Minimum(Op):
-    @staticmethod
-    def forward(ctx, a, b):
-        ctx.save_for_backward(*ctx.inputs)
-        return array_module(a).minimum(a, b)
-
-    @staticmethod
-    def backward(ctx, g):
-        x, y = ctx.saved_tensors
-        w = (x < y).to(g.dtype) + (x == y).to(g.dtype) * 0.5
-        return (unbroadcast(g * w, x.shape) if needs(ctx, 0) else None,
-                unbroadcast(g * (1 - w), y.shape) if needs(ctx, 1) else None)
-
-
-class Where(Op):
-    @staticmethod
-    def forward(ctx, cond, a, b):
-        c = ctx.inputs[0]
-        ctx.save_for_backward(c)
-        ctx.shapes = (shape_of(a), shape_of(b))
-        xp = array_module(cond)
-        return xp.where(cond, a, b)
-
-    @staticmethod
-    def backward(ctx, g):
-        (c,) = ctx.saved_tensors
-        sa, sb = ctx.shapes
-        z = g.new_zeros(())
-        return (None,
-                unbroadcast(where(c, g, z), sa) if needs(ctx, 1) else None,
-                unbroadcast(where(c, z, g), sb) if needs(ctx, 2) else None)
-
-
 # ---------------------------------------------------------------------- unary ops
 
 
@@ -296,75 +253,6 @@ class Abs(Op):
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         return g * x.sign()
-
-
-class Clamp(Op):
-    @staticmethod
-    def forward(ctx, a, lo, hi):
-        xp = array_module(a)
-        ctx.save_for_backward(ctx.inputs[0])
-        ctx.bounds = (lo, hi)
-        if lo is not None and hi is not None:
-            return xp.minimum(xp.maximum(a, lo), hi)
-        if lo is not None:
-            return xp.maximum(a, lo)
-        return xp.minimum(a, hi)
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        lo, hi = ctx.bounds
-        mask = None
-        if lo is not None:
-            mask = x >= lo
-        if hi is not None:
-            m2 = x <= hi
-            mask = m2 if mask is None else mask & m2
-        return g * mask.to(g.dtype), None, None
-
-
-class _ZeroGrad(Op):
-    """Piecewise-constant ops: the gradient is zero everywhere it exists."""
-
-    fn = None
-
-    @classmethod
-    def forward(cls, ctx, a, *params):
-        return cls.fn(array_module(a), a, *params)
-
-    @staticmethod
-    def backward(ctx, g):
-        return (g * 0,) + (None,) * 3
-
-
-class Sign(_ZeroGrad):
-    fn = staticmethod(lambda xp, a: xp.sign(a))
-
-
-class Floor(_ZeroGrad):
-    fn = staticmethod(lambda xp, a: xp.floor(a) if a.dtype.kind == "f" else a.copy())
-
-
-class Ceil(_ZeroGrad):
-    fn = staticmethod(lambda xp, a: xp.ceil(a) if a.dtype.kind == "f" else a.copy())
-
-
-class Round(_ZeroGrad):
-    fn = staticmethod(lambda xp, a, decimals: xp.round(a, decimals))
-
-
-class Trunc(_ZeroGrad):
-    fn = staticmethod(lambda xp, a: xp.trunc(a) if a.dtype.kind == "f" else a.copy())
-
-
-class Frac(Op):
-    @staticmethod
-    def forward(ctx, a):
-        return a - array_module(a).trunc(a)
-
-    @staticmethod
-    def backward(ctx, g):
-        return g
 
 
 # ---------------------------------------------------------------------- public functions
@@ -476,92 +364,6 @@ def abs(input, *, out=None):  # noqa: A001
 absolute = abs
 
 
-def maximum(input, other, *, out=None):
-    """Elementwise maximum (ties split the gradient, as PyTorch does)."""
-    return _result(binary(Maximum, input, other, "maximum"), out)
-
-
-def minimum(input, other, *, out=None):
-    """Elementwise minimum."""
-    return _result(binary(Minimum, input, other, "minimum"), out)
-
-
-def fmax(input, other, *, out=None):
-    """Maximum that ignores NaN when the other value is a number."""
-    o = maximum(input, other)
-    return _result(where(input.isnan(), other, where(_as_t(other, input).isnan(), input, o)), out)
-
-
-def fmin(input, other, *, out=None):
-    o = minimum(input, other)
-    return _result(where(input.isnan(), other, where(_as_t(other, input).isnan(), input, o)), out)
-
-
-def _as_t(x, ref):
-    return x if isinstance(x, Tensor) else ref.new_tensor(x)
-
-
-def where(condition, input=None, other=None, *, out=None):
-    """``input`` where ``condition`` holds, else ``other``; ``where(cond)`` gives indices."""
-    if input is None and other is None:
-        return condition.nonzero(as_tuple=True)
-    if not isinstance(condition, Tensor):
-        raise TypeError("where: condition must be a bool Tensor")
-    if condition._data.dtype.kind != "b":
-        condition = condition.bool()
-    try:
-        a, b = binary_operands(input, other, "where")
-    except Exception:
-        a, b = input, other
-        if isinstance(a, Tensor) and not isinstance(b, Tensor):
-            b = float(b) if a._data.dtype.kind == "f" else b
-    return _result(Where.apply(condition, a, b), out)
-
-
-def clamp(input, min=None, max=None, *, out=None):  # noqa: A002
-    """Clamp into [min, max]; bounds may be numbers or tensors (gradient passes inside)."""
-    if min is None and max is None:
-        raise RuntimeError("clamp: at least one of 'min' or 'max' must not be None")
-    if isinstance(min, Tensor) or isinstance(max, Tensor):
-        r = input
-        if min is not None:
-            r = maximum(r, min)
-        if max is not None:
-            r = minimum(r, max)
-        return _result(r, out)
-    if input._data.dtype.kind in "biu" and (isinstance(min, float) or isinstance(max, float)):
-        input = input.float()
-    return _result(Clamp.apply(input, min, max), out)
-
-
-clip = clamp
-
-
-def sign(input, *, out=None):
-    return _result(Sign.apply(input), out)
-
-
-def floor(input, *, out=None):
-    return _result(Floor.apply(input), out)
-
-
-def ceil(input, *, out=None):
-    return _result(Ceil.apply(input), out)
-
-
-def round(input, *, decimals=0, out=None):  # noqa: A001
-    """Round half to even, as PyTorch does."""
-    return _result(Round.apply(input, decimals), out)
-
-
-def trunc(input, *, out=None):
-    return _result(Trunc.apply(input), out)
-
-
-def frac(input, *, out=None):
-    return _result(Frac.apply(input), out)
-
-
 def reciprocal(input, *, out=None):
     if input._data.dtype.kind in "biu":
         input = input.float()
@@ -587,76 +389,34 @@ def addcdiv(input, tensor1, tensor2, *, value=1, out=None):
     return _result(input + value * tensor1 / tensor2, out)
 
 
-def _result(r, out):
-    if out is None:
-        return r
-    if STATE.enabled and (r._rg or out._rg):
-        raise RuntimeError("out= arguments don't support automatic differentiation, but one of "
-                           "the arguments requires grad")
-    if out._data.shape != r._data.shape:
-        out._data = r._data.astype(out._data.dtype, copy=True)
-    else:
-        out._data[...] = r._data
-    out._version[0] += 1
-    return out
-
-
 # ---------------------------------------------------------------------- Tensor methods
 
-Tensor.__add__ = _add
-Tensor.__radd__ = _reverse(_add)
-Tensor.__sub__ = _sub
-Tensor.__rsub__ = _reverse(_sub)
-Tensor.__mul__ = _mul
-Tensor.__rmul__ = _reverse(_mul)
-Tensor.__truediv__ = lambda a, b: div(a, b)
-Tensor.__rtruediv__ = lambda a, b: div(b, a)
-Tensor.__floordiv__ = floor_divide
-Tensor.__rfloordiv__ = lambda a, b: floor_divide(b, a)
-Tensor.__mod__ = remainder
-Tensor.__rmod__ = lambda a, b: remainder(b, a)
-Tensor.__pow__ = pow
-Tensor.__rpow__ = lambda a, b: pow(b, a)
-Tensor.__neg__ = neg
-Tensor.__pos__ = lambda a: a
-Tensor.__abs__ = abs
-
-for _name, _fn in [("add", add), ("sub", sub), ("subtract", sub), ("mul", mul),
+for _name, _fn in [("__add__", _add), ("__radd__", _reverse(_add)), ("__sub__", _sub),
+                   ("__rsub__", _reverse(_sub)), ("__mul__", _mul), ("__rmul__", _reverse(_mul)),
+                   ("__truediv__", lambda a, b: div(a, b)),
+                   ("__rtruediv__", lambda a, b: div(b, a)),
+                   ("__floordiv__", floor_divide),
+                   ("__rfloordiv__", lambda a, b: floor_divide(b, a)),
+                   ("__mod__", remainder), ("__rmod__", lambda a, b: remainder(b, a)),
+                   ("__pow__", pow), ("__rpow__", lambda a, b: pow(b, a)), ("__neg__", neg),
+                   ("__pos__", lambda a: a), ("__abs__", abs),
+                   ("add", add), ("sub", sub), ("subtract", sub), ("mul", mul),
                    ("multiply", mul), ("div", div), ("divide", div), ("true_divide", div),
                    ("floor_divide", floor_divide), ("remainder", remainder), ("fmod", fmod),
                    ("pow", pow), ("neg", neg), ("negative", neg), ("abs", abs),
-                   ("absolute", abs), ("maximum", maximum), ("minimum", minimum),
-                   ("fmax", fmax), ("fmin", fmin), ("clamp", clamp), ("clip", clip),
-                   ("sign", sign), ("floor", floor), ("ceil", ceil), ("round", round),
-                   ("trunc", trunc), ("frac", frac), ("reciprocal", reciprocal),
-                   ("square", square), ("lerp", lerp), ("addcmul", addcmul),
-                   ("addcdiv", addcdiv)]:
+                   ("absolute", abs), ("reciprocal", reciprocal), ("square", square),
+                   ("lerp", lerp), ("addcmul", addcmul), ("addcdiv", addcdiv)]:
     register_method(_name)(_fn)
 
-
-def _make_inplace(fn, name):
-    def method(self, *args, **kwargs):
-        return inplace(self, fn, *args, name=name, **kwargs)
-
-    method.__name__ = name
-    return method
-
-
 for _name, _fn in [("add", add), ("sub", sub), ("subtract", sub), ("mul", mul),
                    ("multiply", mul), ("div", div), ("divide", div), ("true_divide", div),
                    ("floor_divide", floor_divide), ("remainder", remainder), ("fmod", fmod),
                    ("pow", pow), ("neg", neg), ("negative", neg), ("abs", abs),
-                   ("absolute", abs), ("clamp", clamp), ("clip", clip), ("sign", sign),
-                   ("floor", floor), ("ceil", ceil), ("round", round), ("trunc", trunc),
-                   ("frac", frac), ("reciprocal", reciprocal), ("square", square),
-                   ("lerp", lerp), ("addcmul", addcmul), ("addcdiv", addcdiv),
-                   ("maximum", maximum), ("minimum", minimum)]:
+                   ("absolute", abs), ("reciprocal", reciprocal), ("square", square),
+                   ("lerp", lerp), ("addcmul", addcmul), ("addcdiv", addcdiv)]:
     register_method(_name + "_")(_make_inplace(_fn, _name + "_"))
 
-Tensor.__iadd__ = _make_inplace(_add, "__iadd__")
-Tensor.__isub__ = _make_inplace(_sub, "__isub__")
-Tensor.__imul__ = _make_inplace(_mul, "__imul__")
-Tensor.__itruediv__ = _make_inplace(div, "__itruediv__")
-Tensor.__ifloordiv__ = _make_inplace(floor_divide, "__ifloordiv__")
-Tensor.__imod__ = _make_inplace(remainder, "__imod__")
-Tensor.__ipow__ = _make_inplace(pow, "__ipow__")
+for _name, _fn in [("__iadd__", _add), ("__isub__", _sub), ("__imul__", _mul),
+                   ("__itruediv__", div), ("__ifloordiv__", floor_divide),
+                   ("__imod__", remainder), ("__ipow__", pow)]:
+    register_method(_name)(_make_inplace(_fn, _name))
