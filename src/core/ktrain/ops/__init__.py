@@ -11,4 +11,8 @@ from .join import *  # noqa: F401,F403
 from .linalg import *  # noqa: F401,F403
 from .math import *  # noqa: F401,F403
 from .reduce import *  # noqa: F401,F403
+from . import cumulative, extrema, softmax_family  # noqa: F401
+from .cumulative import *  # noqa: F401,F403
+from .extrema import *  # noqa: F401,F403
+from .softmax_family import *  # noqa: F401,F403
 from .shape import *  # noqa: F401,F403
