@@ -619,7 +619,7 @@ def test_blocked_activation_path(monkeypatch):
     """Large CPU inputs run block by block; the result must not depend on it."""
     import importlib
 
-    mod = importlib.import_module("ktrain.nn.functional.activation")
+    mod = importlib.import_module("ktrain.ops.activation")  # where blocked() lives
     x = away(7, 23, kinks=(0, -3, 3, 0.5, -0.5, 0.1, 1.5))  # not a multiple of the block
     names = ["gelu", "gelu_tanh", "silu", "mish", "softplus", "elu", "hardswish", "relu",
              "logsigmoid"]
