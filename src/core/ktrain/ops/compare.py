@@ -99,4 +99,5 @@ for _n, _f in [("__eq__", eq), ("__ne__", ne), ("__lt__", lt), ("__le__", le), (
                ("__rxor__", lambda a, b: bitwise_xor(b, a)),
                ("isclose", isclose), ("allclose", allclose), ("equal", equal)]:
     register_method(_n)(_f)
-Tensor.__hash__ = object.__hash__
+# defining __eq__ would make instances unhashable; tensors hash by identity, as in PyTorch
+register_method("__hash__")(object.__hash__)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from .. import _backend as B
-from .._tensor import Tensor
+from .._tensor import Tensor, register_method
 from ..autograd.function import Op
 
 
@@ -49,5 +49,5 @@ def to_device(t: Tensor, dev, copy=False) -> Tensor:
     return ToDevice.apply(t, dev, copy)
 
 
-Tensor._to_dtype = staticmethod(to_dtype)
-Tensor._to_device = staticmethod(to_device)
+register_method("_to_dtype")(staticmethod(to_dtype))
+register_method("_to_device")(staticmethod(to_device))

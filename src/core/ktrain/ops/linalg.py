@@ -149,8 +149,7 @@ def baddbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
     return _result(r, out)
 
 
-Tensor.__matmul__ = matmul
-Tensor.__rmatmul__ = lambda a, b: matmul(b, a)
-for _n, _f in [("matmul", matmul), ("mm", mm), ("bmm", bmm), ("mv", mv), ("dot", dot),
+for _n, _f in [("__matmul__", matmul), ("__rmatmul__", lambda a, b: matmul(b, a)),
+               ("matmul", matmul), ("mm", mm), ("bmm", bmm), ("mv", mv), ("dot", dot),
                ("vdot", vdot), ("inner", inner), ("addmm", addmm), ("baddbmm", baddbmm)]:
     register_method(_n)(_f)

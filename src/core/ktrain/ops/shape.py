@@ -354,10 +354,8 @@ def _mT(self):
     return transpose(self, -2, -1)
 
 
-Tensor.T = property(_T)
-Tensor.mT = property(_mT)
-Tensor.H = property(_T)
-Tensor.mH = property(_mT)
+register_method("T", "H")(property(_T))
+register_method("mT", "mH")(property(_mT))
 for _n, _f in [("reshape", reshape), ("view", view), ("view_as", view_as),
                ("reshape_as", reshape_as), ("flatten", flatten), ("unflatten", unflatten),
                ("squeeze", squeeze), ("unsqueeze", unsqueeze), ("permute", permute),
