@@ -351,6 +351,7 @@ def pow(input, exponent, *, out=None):  # noqa: A001 - PyTorch's name
 
 
 def neg(input, *, out=None):
+    """``-input``, elementwise."""
     return _result(Neg.apply(input), out)
 
 
@@ -358,6 +359,7 @@ negative = neg
 
 
 def abs(input, *, out=None):  # noqa: A001
+    """``|input|``, elementwise; its gradient at 0 is 0 (``sign``)."""
     return _result(Abs.apply(input), out)
 
 
@@ -365,12 +367,14 @@ absolute = abs
 
 
 def reciprocal(input, *, out=None):
+    """``1 / input``; integer inputs give the default float dtype."""
     if input._data.dtype.kind in "biu":
         input = input.float()
     return _result(1.0 / input, out)
 
 
 def square(input, *, out=None):
+    """``input * input``."""
     return _result(input * input, out)
 
 

@@ -52,6 +52,7 @@ def _bitwise(ufunc_name, name):
         return Tensor._make(xp.asarray(getattr(xp, ufunc_name)(x, y)))
 
     fn.__name__ = name
+    fn.__doc__ = f"Elementwise ``{ufunc_name}`` of integer or bool tensors (broadcasting)."
     return fn
 
 
@@ -61,10 +62,12 @@ bitwise_xor = _bitwise("bitwise_xor", "bitwise_xor")
 
 
 def logical_not(input):
+    """Elementwise logical NOT as a bool tensor."""
     return Tensor._make(array_module(input._data).logical_not(input._data))
 
 
 def bitwise_not(input):
+    """Elementwise bitwise NOT of an integer or bool tensor (``~a``)."""
     d = input._data
     if d.dtype.kind == "f":
         raise RuntimeError("bitwise_not: not implemented for floating point tensors")
@@ -72,11 +75,13 @@ def bitwise_not(input):
 
 
 def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """``|input - other| <= atol + rtol * |other|`` elementwise, as a bool tensor."""
     x, y = _arrays(input, other, "isclose")
     return Tensor._make(array_module(x).isclose(x, y, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
 def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
+    """Whether ``isclose`` holds for every element (a Python bool)."""
     return bool(isclose(input, other, rtol, atol, equal_nan).all())
 
 

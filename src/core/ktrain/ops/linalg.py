@@ -109,12 +109,14 @@ def bmm(input, mat2, *, out=None):
 
 
 def mv(input, vec, *, out=None):
+    """Matrix-vector product ``input @ vec``."""
     if input._data.ndim != 2 or vec._data.ndim != 1:
         raise RuntimeError("mv: expected a 2-D matrix and a 1-D vector")
     return matmul(input, vec, out=out)
 
 
 def dot(input, other, *, out=None):
+    """Dot product of two 1-D tensors (``vdot`` is the same for real tensors)."""
     if input._data.ndim != 1 or other._data.ndim != 1:
         raise RuntimeError("1D tensors expected, but got "
                            f"{input._data.ndim}D and {other._data.ndim}D tensors")
@@ -125,6 +127,7 @@ vdot = dot
 
 
 def inner(input, other):
+    """Inner product over the last dimension of both inputs."""
     if input._data.ndim == 0 or other._data.ndim == 0:
         return input * other
     return matmul(input, other.mT if other._data.ndim > 1 else other) \

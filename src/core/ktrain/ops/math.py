@@ -19,7 +19,8 @@ from .._backend import array_module, get_default_dtype, special_function
 from .._tensor import Tensor, register_method
 from ..amp import autocast_mode as _amp
 from ..autograd.function import Op
-from ._util import binary, inplace, inplace_over, unbroadcast
+from ._out import _make_inplace
+from ._util import binary, inplace_over, unbroadcast
 from .arith import _result, where
 
 __all__ = ["exp", "exp2", "log", "log2", "log10", "log1p", "expm1", "sqrt", "rsqrt", "sin",
@@ -253,14 +254,17 @@ def relu(input, inplace=False):
 
 
 def exp2(input, *, out=None):
+    """2**x, elementwise."""
     return exp(_float(input) * _m.log(2.0), out=out)
 
 
 def log2(input, *, out=None):
+    """Base-2 logarithm."""
     return log(input, out=out) / _m.log(2.0) if out is None else _div_out(log(input), 2.0, out)
 
 
 def log10(input, *, out=None):
+    """Base-10 logarithm."""
     return log(input) / _m.log(10.0) if out is None else _div_out(log(input), 10.0, out)
 
 
@@ -270,7 +274,7 @@ def _div_out(lg, base, out):
 
 
 def erfc(input, *, out=None):
-
+    """Complementary error function ``1 - erf(x)``."""
     return _result(1.0 - erf(input), out)
 
 
@@ -285,7 +289,7 @@ arctan2 = atan2
 
 
 def hypot(input, other, *, out=None):
-
+    """``sqrt(input**2 + other**2)``, elementwise."""
     return _result((input * input + other * other).sqrt(), out)
 
 
@@ -350,8 +354,7 @@ _METHODS = {
 for _name, _fn in _METHODS.items():
     register_method(_name)(_fn)
     if _name not in ("relu",):
-        register_method(_name + "_")(
-            (lambda f, n: lambda self, *a, **k: inplace(self, f, *a, name=n, **k))(_fn, _name + "_"))
+        register_method(_name + "_")(_make_inplace(_fn, _name + "_"))
 register_method("relu_")(lambda self: inplace_over(self, ReluOver, relu, name="relu_"))
 for _name, _fn in (("isnan", isnan), ("isinf", isinf), ("isfinite", isfinite),
                    ("isposinf", isposinf), ("isneginf", isneginf)):

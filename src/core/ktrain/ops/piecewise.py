@@ -156,6 +156,7 @@ def fmax(input, other, *, out=None):
 
 
 def fmin(input, other, *, out=None):
+    """Minimum that ignores NaN when the other value is a number."""
     o = minimum(input, other)
     return _result(where(input.isnan(), other, where(_as_t(other, input).isnan(), input, o)), out)
 
@@ -201,14 +202,17 @@ clip = clamp
 
 
 def sign(input, *, out=None):
+    """-1, 0 or 1 by the sign of each element (zero gradient)."""
     return _result(Sign.apply(input), out)
 
 
 def floor(input, *, out=None):
+    """Largest integer <= x, elementwise (zero gradient; integers are copied)."""
     return _result(Floor.apply(input), out)
 
 
 def ceil(input, *, out=None):
+    """Smallest integer >= x, elementwise (zero gradient; integers are copied)."""
     return _result(Ceil.apply(input), out)
 
 
@@ -218,10 +222,12 @@ def round(input, *, decimals=0, out=None):  # noqa: A001
 
 
 def trunc(input, *, out=None):
+    """x rounded toward zero, elementwise (zero gradient; integers are copied)."""
     return _result(Trunc.apply(input), out)
 
 
 def frac(input, *, out=None):
+    """``x - trunc(x)``, the fractional part with the sign of x (gradient 1)."""
     return _result(Frac.apply(input), out)
 
 

@@ -160,10 +160,12 @@ def view(input, *shape):
 
 
 def view_as(input, other):
+    """``input.view(other.shape)``."""
     return view(input, other._data.shape)
 
 
 def reshape_as(input, other):
+    """``input.reshape(other.shape)``."""
     return reshape(input, other._data.shape)
 
 
@@ -250,6 +252,7 @@ def t(input):
 
 
 def movedim(input, source, destination):
+    """Move dims ``source`` to positions ``destination`` (a view)."""
     nd = input._data.ndim
     src = source if isinstance(source, (tuple, list)) else (source,)
     dst = destination if isinstance(destination, (tuple, list)) else (destination,)
@@ -296,6 +299,7 @@ def expand(input, *sizes):
 
 
 def expand_as(input, other):
+    """``input.expand(other.shape)``."""
     return expand(input, other._data.shape)
 
 
@@ -303,6 +307,7 @@ broadcast_to = expand
 
 
 def expand_copy(input, *sizes):
+    """``expand`` followed by a copy (a tensor owning its memory)."""
     return expand(input, *sizes).clone()
 
 
@@ -317,6 +322,7 @@ def broadcast_shapes(*shapes):
 
 
 def broadcast_tensors(*tensors):
+    """The inputs broadcast to one common shape (views)."""
     shape = broadcast_shapes(*[t._data.shape for t in tensors])
     return tuple(expand(t, shape) for t in tensors)
 
@@ -334,10 +340,12 @@ def clone(input, *, memory_format=None):
 
 
 def atleast_1d(input):
+    """``input`` with at least one dimension."""
     return input if input._data.ndim >= 1 else reshape(input, 1)
 
 
 def atleast_2d(input):
+    """``input`` with at least two dimensions (leading 1s added)."""
     nd = input._data.ndim
     return input if nd >= 2 else reshape(input, (1,) * (2 - nd) + input._data.shape)
 
