@@ -19,33 +19,39 @@ __all__ = ["maximum", "minimum", "fmax", "fmin", "where", "clamp", "clip", "sign
 # ---------------------------------------------------------------------- ops
 
 
-class Maximum(Op):
-    @staticmethod
-    def forward(ctx, a, b):
-        ctx.save_for_backward(*ctx.inputs)
-        return array_module(a).maximum(a, b)
+class _Extremum(Op):
+    """maximum / minimum: ``ufunc`` picks, ``wins(x, y)`` says where x was picked."""
 
-    @staticmethod
-    def backward(ctx, g):
+    ufunc = wins = None
+
+    @classmethod
+    def forward(cls, ctx, a, b):
+        ctx.save_for_backward(*ctx.inputs)
+        return getattr(array_module(a), cls.ufunc)(a, b)
+
+    @classmethod
+    def backward(cls, ctx, g):
         x, y = ctx.saved_tensors
         # ties split the gradient evenly, as PyTorch does
-        w = (x > y).to(g.dtype) + (x == y).to(g.dtype) * 0.5
+        w = cls.wins(x, y).to(g.dtype) + (x == y).to(g.dtype) * 0.5
         return (unbroadcast(g * w, x.shape) if needs(ctx, 0) else None,
                 unbroadcast(g * (1 - w), y.shape) if needs(ctx, 1) else None)
 
 
-class Minimum(Op):
-    @staticmethod
-    def forward(ctx, a, b):
-        ctx.save_for_backward(*ctx.inputs)
-        return array_module(a).minimum(a, b)
+class Maximum(_Extremum):
+    ufunc = "maximum"
 
     @staticmethod
-    def backward(ctx, g):
-        x, y = ctx.saved_tensors
-        w = (x < y).to(g.dtype) + (x == y).to(g.dtype) * 0.5
-        return (unbroadcast(g * w, x.shape) if needs(ctx, 0) else None,
-                unbroadcast(g * (1 - w), y.shape) if needs(ctx, 1) else None)
+    def wins(x, y):
+        return x > y
+
+
+class Minimum(_Extremum):
+    ufunc = "minimum"
+
+    @staticmethod
+    def wins(x, y):
+        return x < y
 
 
 class Where(Op):
