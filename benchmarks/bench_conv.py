@@ -192,7 +192,7 @@ def run_table(batch, repeat, train):
 
 def profile_phases(batch, repeat):
     """Time ktrain's conv phases on raw arrays (what the GEMM floor is, what copies cost)."""
-    from ktrain.nn.functional import conv as C
+    from ktrain.ops import conv as C
 
     print(f"\nktrain phases per layer (ms, median of {repeat}), batch {batch}")
     print(f"{'layer':22s} {'im2col':>7s} {'gemm':>7s} {'to_nchw':>7s} {'gy^T':>7s} "

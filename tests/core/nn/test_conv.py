@@ -442,7 +442,7 @@ def test_module_constructor_errors():
 
 
 def test_buffer_pool_recycles_only_unreferenced_arrays(monkeypatch):
-    from ktrain.nn.functional import conv as C
+    from ktrain.ops import conv as C
 
     pool = C._BufferPool(min_bytes=0)
     a = pool.take(np, (4, 5), np.float32)
@@ -457,7 +457,7 @@ def test_buffer_pool_recycles_only_unreferenced_arrays(monkeypatch):
 def test_pooled_buffers_never_corrupt_results(monkeypatch):
     """Every work array goes through the pool (min_bytes=0): repeated steps over several
     layer shapes, interleaved graphs and retained graphs must keep matching the reference."""
-    from ktrain.nn.functional import conv as C
+    from ktrain.ops import conv as C
 
     monkeypatch.setattr(C, "_POOL", C._BufferPool(min_bytes=0))
     x, w, w2 = rnd(2, 3, 7, 6), rnd(4, 3, 3, 3, seed=1), rnd(3, 4, 3, 3, seed=2)
