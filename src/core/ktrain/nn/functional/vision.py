@@ -1,12 +1,11 @@
 """Resampling: ``interpolate`` (nearest, nearest-exact, linear, bilinear, bicubic, area),
 ``upsample`` aliases, ``pixel_shuffle`` / ``pixel_unshuffle``.
 
-Every interpolation mode here is separable: along each spatial axis the output is a fixed
-linear map of the input, an (out, in) matrix with 1 (nearest), 2 (linear) or 4 (cubic)
-non-zeros per row, built with PyTorch's source-index formulas. Linear modes apply the
-two matrices with GEMMs (``pool.Separable``); nearest gathers in the forward pass. Both
-backward passes are the transposed matrices through the same GEMMs, which is the
-scatter-add the adjoint needs (no per-pixel loop, no ``add.at``).
+``interpolate`` checks its arguments, computes the output size and the per-axis
+sampling scales, builds the per-axis matrices (``ops.resample``: 1, 2 or 4 non-zeros
+per row, PyTorch's source-index formulas) and applies one op: ``Separable`` (two GEMMs)
+for the linear modes, ``NearestGather`` for the nearest ones, adaptive average pooling
+for 'area'. The pixel shuffles are a reshape and a permute.
 """
 from __future__ import annotations
 
@@ -18,117 +17,15 @@ import numpy as np
 from ..._backend import array_module
 from ..._tensor import Tensor
 from ...amp import autocast_mode as _amp
-from ...autograd.function import Op
-from .pool import Separable, adaptive_avg_pool1d, adaptive_avg_pool2d
+from ...ops.resample import (NearestGather, Separable, _cubic_matrix, _linear_matrix,
+                             _nearest_index, _one_hot)
+from .pool import adaptive_avg_pool1d, adaptive_avg_pool2d
 
 __all__ = ["interpolate", "upsample", "upsample_nearest", "upsample_bilinear",
            "pixel_shuffle", "pixel_unshuffle"]
 
 _MODES = ("nearest", "linear", "bilinear", "bicubic", "trilinear", "area", "nearest-exact")
 _MODE_DIMS = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}
-
-
-# ====================================================================== per-axis matrices
-
-
-def _scale(n_in, n_out, sf, align_corners):
-    """PyTorch's area_pixel_compute_scale."""
-    if align_corners:
-        return (n_in - 1) / (n_out - 1) if n_out > 1 else 0.0
-    return 1.0 / sf if sf is not None and sf > 0 else n_in / n_out
-
-
-def _nearest_index(n_in, n_out, sf, exact):
-    """Source index of each output position (float32 arithmetic, as PyTorch)."""
-    if n_out == n_in:
-        return np.arange(n_out)
-    scale = np.float32(1.0 / sf if sf is not None and sf > 0 else n_in / n_out)
-    dst = np.arange(n_out, dtype=np.float32)
-    if exact:
-        dst = dst + np.float32(0.5)
-    src = np.floor(dst * scale).astype(np.int64)
-    return np.minimum(src, n_in - 1)
-
-
-def _one_hot(idx, n_in, dtype):
-    m = np.zeros((len(idx), n_in), dtype)
-    m[np.arange(len(idx)), idx] = 1
-    return m
-
-
-def _linear_matrix(n_in, n_out, sf, align_corners, dtype):
-    """(n_out, n_in) matrix of linear interpolation (PyTorch's indices and lambdas)."""
-    m = np.zeros((n_out, n_in), dtype)
-    rows = np.arange(n_out)
-    if n_out == n_in and not align_corners:
-        m[rows, rows] = 1
-        return m
-    ft = np.dtype(dtype).type
-    scale = ft(_scale(n_in, n_out, sf, align_corners))
-    dst = rows.astype(dtype)
-    src = scale * dst if align_corners else np.maximum(scale * (dst + ft(0.5)) - ft(0.5), 0)
-    i0 = np.minimum(np.floor(src).astype(np.int64), n_in - 1)
-    l1 = np.clip(src - i0, 0, 1).astype(dtype)
-    i1 = i0 + (i0 < n_in - 1)
-    m[rows, i0] = 1 - l1
-    m[rows, i1] += l1
-    return m
-
-
-def _cubic_matrix(n_in, n_out, sf, align_corners, dtype):
-    """(n_out, n_in) matrix of bicubic interpolation (A = -0.75, clamped borders)."""
-    ft = np.dtype(dtype).type
-    a = ft(-0.75)
-    rows = np.arange(n_out)
-    scale = ft(_scale(n_in, n_out, sf, align_corners))
-    dst = rows.astype(dtype)
-    src = scale * dst if align_corners else scale * (dst + ft(0.5)) - ft(0.5)
-    i0 = np.minimum(np.floor(src).astype(np.int64), n_in - 1)
-    t = np.clip(src - i0, 0, 1).astype(dtype)
-
-    def cc1(x):
-        return ((a + 2) * x - (a + 3)) * x * x + 1
-
-    def cc2(x):
-        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
-
-    coeffs = (cc2(t + 1), cc1(t), cc1(1 - t), cc2(2 - t))
-    m = np.zeros((n_out, n_in), dtype)
-    for k, c in enumerate(coeffs):
-        m[rows, np.clip(i0 - 1 + k, 0, n_in - 1)] += c
-    return m
-
-
-# ====================================================================== ops
-
-
-class NearestGather(Op):
-    """``x[:, :, ih][:, :, :, iw]``; backward through the one-hot matrices' transposes."""
-
-    @staticmethod
-    def compute(x, ih, iw, ah, aw):
-        return _gather(x, ih, iw)
-
-    @staticmethod
-    def forward(ctx, x, ih, iw, ah, aw):
-        ctx.mats = (ah, aw)
-        return _gather(x, ih, iw)
-
-    @staticmethod
-    def backward(ctx, g):
-        ah, aw = ctx.mats
-        return (Separable.apply(g, None if ah is None else ah.T.copy(),
-                                None if aw is None else aw.T.copy()),
-                None, None, None, None)
-
-
-def _gather(x, ih, iw):
-    xp = array_module(x)
-    if ih is not None:
-        x = xp.take(x, ih, axis=2)
-    if iw is not None:
-        x = xp.take(x, iw, axis=3)
-    return x if ih is not None or iw is not None else x.copy()
 
 
 # ====================================================================== interpolate
