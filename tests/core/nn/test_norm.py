@@ -321,7 +321,7 @@ def small_blocks(monkeypatch):
     """Shrink the cache blocks so that small inputs take the block-by-block CPU path."""
     import importlib
 
-    mod = importlib.import_module("ktrain.nn.functional.normalization")
+    mod = importlib.import_module("ktrain.ops.norm")
     monkeypatch.setattr(mod, "_BLOCK", 16)
 
 
