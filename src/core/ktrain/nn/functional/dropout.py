@@ -4,7 +4,9 @@
 Masks are drawn from ktrain's default generator of the input's device (so
 ``ktrain.manual_seed`` makes them reproducible); kept values are scaled by ``1 / (1 - p)``
 so the expectation is unchanged. Outside training, or with ``p == 0``, the input is
-returned as is, as PyTorch does.
+returned as is, as PyTorch does. Dropout needs no op of its own: the mask is drawn as one
+raw array and applied with the ``mul`` op (``mul_`` in place), whose backward is the
+mask again.
 """
 from __future__ import annotations
 
