@@ -58,9 +58,13 @@ class Separable(Op):
 
     @staticmethod
     def backward(ctx, g):
-        ah, aw = ctx.mats
-        return Separable.apply(g, None if ah is None else ah.T.copy(),
-                               None if aw is None else aw.T.copy()), None, None
+        return _adjoint(g, *ctx.mats), None, None
+
+
+def _adjoint(g, ah, aw):
+    """``Separable`` with the transposed matrices: the backward of both resampling ops."""
+    return Separable.apply(g, None if ah is None else ah.T.copy(),
+                           None if aw is None else aw.T.copy())
 
 
 # ====================================================================== per-axis matrices
@@ -151,10 +155,7 @@ class NearestGather(Op):
 
     @staticmethod
     def backward(ctx, g):
-        ah, aw = ctx.mats
-        return (Separable.apply(g, None if ah is None else ah.T.copy(),
-                                None if aw is None else aw.T.copy()),
-                None, None, None, None)
+        return _adjoint(g, *ctx.mats), None, None, None, None
 
 
 def _gather(x, ih, iw):
