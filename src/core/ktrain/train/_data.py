@@ -1,4 +1,11 @@
-"""Batches as the Trainer sees them: checked, moved to the device, counted, skipped."""
+"""Batches as the Trainer sees them: checked, moved to the device, counted, skipped.
+
+The loops check batches with a :class:`BatchChecker` per loader pass: the first batch is
+checked fully (:func:`check_batch`), later ones only against its structural signature
+(container types, keys, lengths, leaf types), so a pass costs one full walk; a batch
+whose signature differs is checked fully, and a bad one still raises the error that
+names its index and what is wrong.
+"""
 from __future__ import annotations
 
 import math
@@ -9,7 +16,7 @@ from .._tensor import Tensor
 from ..utils.data import DataLoader
 from ..utils.data.sampler import Sampler
 
-__all__ = ["check_batch", "move_batch", "batch_size_of", "num_batches", "skip_iter"]
+__all__ = ["check_batch", "BatchChecker", "batch_signature", "move_batch", "batch_size_of", "num_batches", "skip_iter"]
 
 _LEAVES = (str, bytes, numbers.Number, type(None))
 
@@ -57,6 +64,41 @@ def check_batch(batch, batch_idx: int, stage: str) -> None:
             else " (does the dataset's __getitem__ return tensors or numbers?)"
         raise TypeError(f"{stage} batch {batch_idx}: {path} is {_describe(value)}; expected "
                         f"Tensors, numbers or strings{hint}")
+
+
+def batch_signature(batch):
+    """The structure of ``batch``: nested containers with their types, dict keys and
+    lengths, and the type of every leaf (no value is looked at)."""
+    t = type(batch)
+    if t is tuple or t is list:
+        return (t, *map(batch_signature, batch))
+    if t is dict:
+        return (t, tuple(batch), *map(batch_signature, batch.values()))
+    if isinstance(batch, (list, tuple, dict)):  # subclasses, namedtuples: same idea
+        items = batch.values() if isinstance(batch, dict) else batch
+        keys = tuple(batch.keys()) if isinstance(batch, dict) else ()
+        return (t, keys, *map(batch_signature, items))
+    return t
+
+
+class BatchChecker:
+    """``check_batch`` for one pass over a loader, paid in full once (see the module
+    docstring): ``checker(batch, batch_idx)``."""
+
+    __slots__ = ("stage", "_ok")
+
+    def __init__(self, stage: str):
+        self.stage = stage
+        self._ok = None  # the signature of the last batch checked fully
+
+    def __call__(self, batch, batch_idx: int) -> None:
+        if type(batch) is Tensor:
+            return
+        sig = batch_signature(batch)
+        if sig == self._ok:
+            return
+        check_batch(batch, batch_idx, self.stage)
+        self._ok = sig
 
 
 def move_batch(batch, device):

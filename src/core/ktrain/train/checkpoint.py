@@ -4,8 +4,9 @@ A checkpoint is a dict written with ``ktrain.save`` (safetensors + JSON, atomic)
 
 * ``state_dict``: the task's parameters and buffers;
 * ``optimizer_states``, ``lr_schedulers`` (one per scheduler config), ``grad_scaler``;
-* ``epoch``, ``global_step`` and ``loops``: the position (``batches_done`` inside the
-  epoch, ``epoch_completed``), the number of batches per epoch and ``epoch_start``: the
+* ``epoch``, ``global_step`` and ``loops`` (``trainer.progress.state_dict()``): the
+  position (``batches_done`` inside the epoch, ``epoch_completed``), the number of
+  batches per epoch, the BLAS thread count and ``epoch_start``: the
   generator states the epoch's shuffle was drawn from, so that a resumed epoch draws
   the same permutation and skips its first ``batches_done`` batches without loading them;
 * ``rng_states``: ktrain (CPU and the device's CUDA generator), numpy and Python;
@@ -94,14 +95,7 @@ def dump_checkpoint(trainer, weights_only: bool = False) -> dict:
             "epoch": t.current_epoch, "global_step": t.global_step,
             "state_dict": task.state_dict(), "config": plain_config(t.config)}
     if not weights_only:
-        n = t.num_training_batches
-        ckpt["loops"] = {"epoch": t.current_epoch, "global_step": t.global_step,
-                         "batches_done": t._batches_done,
-                         "epoch_completed": t._epoch_completed,
-                         "num_training_batches": None if n is None else float(n),
-                         "epoch_start": t._epoch_start,
-                         # the numerics depend on it (see ktrain._threads): resume with it
-                         "blas_threads": t._threads.chosen}
+        ckpt["loops"] = t.progress.state_dict(t.num_training_batches, t._threads.chosen)
         ckpt["optimizer_states"] = [o.state_dict() for o in t.optimizers]
         ckpt["lr_schedulers"] = [c["scheduler"].state_dict() for c in t.lr_scheduler_configs]
         if t.scaler is not None:
@@ -113,7 +107,7 @@ def dump_checkpoint(trainer, weights_only: bool = False) -> dict:
         ckpt["loggers"] = {getattr(lg, "name", type(lg).__name__): lg.state_dict()
                            for lg in t.loggers if hasattr(lg, "state_dict")}
         ckpt["callback_metrics"] = dict(t.callback_metrics)
-        ckpt["results"] = t._train_results.state_dict()
+        ckpt["results"] = t.fit_loop.results.state_dict()
         grads = [p.grad for p in task.parameters()]
         if any(g is not None for g in grads):
             ckpt["accumulated_grads"] = [None if g is None else g.detach() for g in grads]
@@ -217,13 +211,7 @@ def restore_checkpoint(trainer, ckpt: dict, weights_only: bool = False) -> None:
         warnings.warn(f"resuming mid-epoch with {t.num_training_batches} batches per epoch but "
                       f"the checkpoint was taken with {saved_n:g}: the run will not continue "
                       "exactly", stacklevel=3)
-    t.global_step = int(loops["global_step"])
-    if loops["epoch_completed"]:
-        t.current_epoch, t._batches_done, t._epoch_start = int(loops["epoch"]) + 1, 0, None
-    else:
-        t.current_epoch, t._batches_done = int(loops["epoch"]), int(loops["batches_done"])
-        t._epoch_start = loops.get("epoch_start")
-    t._resume_rng = ckpt["rng_states"]
+    t.progress.load_state_dict(loops, ckpt["rng_states"])
     remove_partial_writes(t.checkpoint_dir)
     t._threads.resume_with(loops.get("blas_threads"))
     states = ckpt.get("callbacks", {})
@@ -235,7 +223,7 @@ def restore_checkpoint(trainer, ckpt: dict, weights_only: bool = False) -> None:
         if st is not None and hasattr(lg, "load_state_dict"):
             lg.load_state_dict(st)
     t.callback_metrics.update(ckpt.get("callback_metrics", {}))
-    t._train_results.load_state_dict(ckpt.get("results", {}))
+    t.fit_loop.results.load_state_dict(ckpt.get("results", {}))
     grads = ckpt.get("accumulated_grads")
     if grads is not None:
         params = list(task.parameters())

@@ -1,6 +1,12 @@
 """``Trainer``: runs a :class:`~ktrain.train.Task` (fit, validate, test, predict).
 
-The loop, per training batch: ``on_train_batch_start`` -> ``training_step`` under
+The Trainer holds the configuration and the run's state; the loops are objects it owns
+(``fit_loop``, ``validate_loop``, ``test_loop``, ``predict_loop``, in ``_fit_loop.py``
+and ``_evaluation_loop.py``), the counters and resume position one
+:class:`~ktrain.train._progress.Progress` (``trainer.progress``, what checkpoints
+store), the metric dicts one :class:`~ktrain.train._results.MetricStore`.
+
+The fit loop, per training batch: ``on_train_batch_start`` -> ``training_step`` under
 autocast -> backward of ``loss / accumulate_grad_batches`` (scaled by the GradScaler)
 -> ``on_after_backward``; every ``accumulate_grad_batches`` batches (and at the epoch's
 last) for each optimizer: unscale -> ``on_before_optimizer_step`` -> clip -> step (the
@@ -12,7 +18,8 @@ Validation/test epochs end the same way: the task's hook, the reduction, the cal
 
 Callbacks see (the contract with ``ktrain.train.callbacks``): ``current_epoch``,
 ``global_step`` (optimizer steps), ``batch_idx``, ``callback_metrics`` /
-``logged_metrics`` / ``progress_bar_metrics`` (name -> float), ``should_stop``,
+``logged_metrics`` / ``progress_bar_metrics`` (name -> float; logged tensors are
+converted when these are read, not at every step), ``should_stop``,
 ``optimizers``, ``lr_schedulers`` (scheduler objects) and ``lr_scheduler_configs``
 (dicts with 'scheduler', 'interval', 'frequency', 'monitor'), ``scaler``, ``loggers``,
 ``callbacks``, ``log_dir`` / ``default_root_dir`` / ``checkpoint_dir``, ``max_epochs``,
@@ -32,8 +39,11 @@ from .. import _backend as B
 from .._threads import threads_policy
 from ..amp import autocast
 from . import checkpoint as _ckpt
-from ._loops import Loops, _note
-from ._results import Results
+from ._evaluation_loop import EvaluationLoop, PredictionLoop
+from ._fit_loop import FitLoop
+from ._loops import note
+from ._progress import Progress
+from ._results import MetricStore
 from ._state import DeferredInterrupt, seed_everything
 from .task import Task
 
@@ -43,7 +53,7 @@ _PRECISION = {"32": "32", "32-true": "32", "16-mixed": "16-mixed", "16": "16-mix
               "bf16-mixed": "bf16-mixed", "bf16": "bf16-mixed"}
 
 
-class Trainer(Loops):
+class Trainer:
     """Fits, validates, tests and predicts with a :class:`~ktrain.train.Task`.
 
     Args:
@@ -150,21 +160,23 @@ class Trainer(Loops):
         self.loggers = self._make_loggers(loggers)
         self._add_default_callbacks(enable_progress_bar, enable_checkpointing, enable_plots,
                                     enable_nan_guard)
-        # loop state
+        # run state: the counters in one place, the loops own only their own
         self.task = None
         self.state = "initializing"
-        self.current_epoch = self.global_step = self.batch_idx = 0
+        self.progress = Progress()
         self.should_stop = self.sanity_checking = self.interrupted = False
-        self.callback_metrics, self.logged_metrics, self.progress_bar_metrics = {}, {}, {}
+        self._metrics = MetricStore()
         self.optimizers, self.lr_scheduler_configs, self.scaler = [], [], None
         self.num_training_batches, self.num_val_batches = None, 0
         self.train_dataloader = self.val_dataloaders = None  # set by fit
-        self._train_results, self._results = Results("train"), None
-        self._batches_done, self._epoch_completed, self._epoch_start = 0, False, None
-        self._resume_rng, self._dirty, self._stepped = None, False, False
+        self._results = None  # the Results that Task.log writes to (the running loop's)
         self._resumed_from = None  # the checkpoint file the current fit resumed from
         self._autocast_dtype = None
         self._interrupt = DeferredInterrupt()
+        self.fit_loop = FitLoop(self)
+        self.validate_loop = EvaluationLoop(self, "validate")
+        self.test_loop = EvaluationLoop(self, "test")
+        self.predict_loop = PredictionLoop(self)
 
     # ------------------------------------------------------------------ defaults
     def _make_loggers(self, loggers):
@@ -194,6 +206,60 @@ class Trainer(Loops):
                 self.callbacks.append(cls())
 
     # ------------------------------------------------------------------ properties
+    @property
+    def current_epoch(self) -> int:
+        """Epochs completed (``progress.current_epoch``)."""
+        return self.progress.current_epoch
+
+    @current_epoch.setter
+    def current_epoch(self, value: int) -> None:
+        self.progress.current_epoch = value
+
+    @property
+    def global_step(self) -> int:
+        """Optimizer steps taken (``progress.global_step``)."""
+        return self.progress.global_step
+
+    @global_step.setter
+    def global_step(self, value: int) -> None:
+        self.progress.global_step = value
+
+    @property
+    def batch_idx(self) -> int:
+        """The train batch being processed, counted in its epoch."""
+        return self.progress.batch_idx
+
+    @batch_idx.setter
+    def batch_idx(self, value: int) -> None:
+        self.progress.batch_idx = value
+
+    @property
+    def callback_metrics(self) -> dict:
+        """Latest value of every logged name (floats, converted on this read)."""
+        return self._metrics.callback
+
+    @callback_metrics.setter
+    def callback_metrics(self, value: dict) -> None:
+        self._metrics.callback = value
+
+    @property
+    def progress_bar_metrics(self) -> dict:
+        """The values logged with ``prog_bar=True`` (floats, converted on this read)."""
+        return self._metrics.progress_bar
+
+    @progress_bar_metrics.setter
+    def progress_bar_metrics(self, value: dict) -> None:
+        self._metrics.progress_bar = value
+
+    @property
+    def logged_metrics(self) -> dict:
+        """The values last sent to the loggers."""
+        return self._metrics.logged
+
+    @logged_metrics.setter
+    def logged_metrics(self, value: dict) -> None:
+        self._metrics.logged = value
+
     @property
     def log_dir(self) -> str:
         """The run directory (metrics, plots, ``checkpoints/``)."""
@@ -233,15 +299,9 @@ class Trainer(Loops):
         if not task_first and fn is not None:
             fn(*args)
 
-    def _publish(self, values, step, to_loggers=True):
-        to_log, to_cb, to_bar = values
-        self.callback_metrics.update(to_cb)
-        self.progress_bar_metrics.update(to_bar)
-        if to_log and to_loggers:
-            metrics = dict(to_log, epoch=self.current_epoch)
-            self.logged_metrics.update(metrics)
-            for lg in self.loggers:
-                lg.log_metrics(metrics, step)
+    def _publish(self, values, to_loggers=True):
+        p = self.progress
+        self._metrics.publish(values, p.global_step, p.current_epoch, self.loggers, to_loggers)
 
     def _check_interrupt(self):
         if self._interrupt.requested:
@@ -262,23 +322,23 @@ class Trainer(Loops):
         self._begin(task, "fitting")
         # the loader's worker processes will share the cores with BLAS ('auto' threads)
         self._threads.workers = int(getattr(train_loader, "num_workers", 0) or 0)
-        return self._run("fit", self._fit, train_loader, val_loader, ckpt_path)
+        return self._run("fit", self.fit_loop.run, train_loader, val_loader, ckpt_path)
 
     def validate(self, task, loader, ckpt_path=None):
         """Run the validation loop; returns ``[{metric: value}]``. ``ckpt_path`` loads weights."""
         self._begin(task, "validating")
-        return self._run("validate", self._evaluate, "validate", loader, ckpt_path)
+        return self._run("validate", self.validate_loop.run, loader, ckpt_path)
 
     def test(self, task, loader, ckpt_path=None):
         """Run the test loop (``test_step``); returns ``[{metric: value}]``."""
         self._begin(task, "testing")
-        return self._run("test", self._evaluate, "test", loader, ckpt_path)
+        return self._run("test", self.test_loop.run, loader, ckpt_path)
 
     def predict(self, task, loader, ckpt_path=None):
         """``predict_step`` over ``loader`` in eval mode without gradients: a list of its
         outputs, one per batch."""
         self._begin(task, "predicting")
-        return self._run("predict", self._predict, loader, ckpt_path)
+        return self._run("predict", self.predict_loop.run, loader, ckpt_path)
 
     def save_checkpoint(self, path, weights_only: bool = False) -> str:
         """Write a checkpoint of the current state to ``path`` (atomically)."""
@@ -344,7 +404,7 @@ class Trainer(Loops):
 
     def _save_interrupted(self, exc):
         path = os.path.join(self.checkpoint_dir, "interrupted.ckpt")
-        if self._dirty:
+        if self.progress.dirty:
             warnings.warn(f"interrupted inside train batch {self.batch_idx}: the checkpoint "
                           "holds a partly processed batch and may not resume exactly",
                           stacklevel=3)
@@ -357,7 +417,7 @@ class Trainer(Loops):
                f"{self.global_step}; checkpoint saved to {path} (resume with "
                "trainer.fit(..., ckpt_path='last'))")
         print(msg, file=sys.stderr, flush=True)
-        _note(exc, msg)
+        note(exc, msg)
 
     def _prepare_loggers(self):
         for lg in self.loggers:
