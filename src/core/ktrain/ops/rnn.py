@@ -16,9 +16,11 @@ import numpy as np
 
 from .. import _backend as B
 from .._tensor import Tensor
+from ..amp import autocast_mode as _amp
 from ..autograd.function import Op
 from ..autograd.grad_mode import STATE
 from .join import cat
+from .linear import _Linear
 
 __all__: list = []  # op classes only; the layers are nn.RNN/LSTM/GRU and nn.utils.rnn
 
@@ -358,15 +360,16 @@ def _acc(total, g):
 def _graph_backward(ctx, kind, saved, grads, steps, reverse, relu=False):
     """The recurrence's backward written with ktrain ops on a forward recomputed from the
     saved inputs, so that ``create_graph=True`` gets a differentiable gradient."""
-    from ..nn.functional.linear import linear as _linear  # noqa: PLC0415
-
     x, w_ih, w_hh, w_hr, b_ih, b_hh, h0, c0 = saved
     dy, dh, dc = grads
     hid = w_hh.shape[0] // {"LSTM": 4, "GRU": 3, "RNN": 1}[kind]
     bias = b_ih
     if kind != "GRU" and b_hh is not None:
         bias = b_hh if b_ih is None else b_ih + b_hh
-    xw = _linear(x, w_ih, bias)
+    px, pw, pb = x, w_ih, bias
+    if _amp.ANY_ACTIVE:  # the projection as F.linear computes it, autocast included
+        px, pw, pb = _amp.cast_inputs("linear", px, pw, pb)
+    xw = _Linear.apply(px, pw, pb)
     h, c, tape = h0, c0, []
     for o, b in (reversed(steps) if reverse else steps):
         xt, hb = xw[o:o + b], h[:b]
