@@ -1,34 +1,21 @@
-"""Discrete Fourier transforms with autograd (PyTorch's ``torch.fft`` names).
+"""FFT ops: the discrete Fourier transforms (``_FFT``, ``_RFFT``, ``_IRFFT``, forward and
+backward side by side) and the functions built on them, in PyTorch's ``torch.fft`` names.
 
-**Complex layout.** ktrain tensors have no complex dtype; a complex tensor of logical
-shape ``S`` is stored as a real tensor of shape ``(*S, 2)`` whose trailing dimension holds
-``(real, imag)``, exactly what ``torch.view_as_real`` returns. So::
-
-    x = kt.randn(8)                       # a real signal
-    X = kt.fft.rfft(x)                    # shape (5, 2): 5 complex bins as (re, im)
-    x2 = kt.fft.irfft(X, n=8)             # back to shape (8,)
-    Z = kt.fft.fft(kt.fft.complex(x))     # full complex spectrum, shape (8, 2)
-    mag = kt.fft.magnitude(X)             # |X|, shape (5,)
-
-* ``rfft`` takes a real tensor and returns the complex layout; ``irfft`` the reverse.
-* ``fft``/``ifft`` take and return the complex layout (make one from real parts with
-  :func:`complex`).
-* ``dim`` always counts in the *logical* shape (the trailing 2 is not a dimension of the
-  signal): ``dim=-1`` of a ``(4, 8, 2)`` layout tensor is its length-8 dimension.
-* ``norm`` is PyTorch's: ``"backward"`` (default, no scaling forward, 1/n inverse),
-  ``"ortho"`` (1/sqrt(n) both ways) or ``"forward"`` (1/n forward, none inverse).
-
-Transforms run through the array module of the input (``numpy.fft`` or ``cupy.fft``);
-float32 in gives float32 out, float64 gives float64. Gradients are exact: the adjoint of
-each transform is another transform (written with these ops, so double backward works).
+The public namespace is :mod:`ktrain.fft`, which re-exports this module and documents the
+complex layout: a complex tensor of logical shape ``S`` is a real tensor of shape
+``(*S, 2)`` holding ``(real, imag)`` (``torch.view_as_real``), and ``dim`` counts in the
+logical shape. Transforms run through the array module of the input (``numpy.fft`` or
+``cupy.fft``); float32 in gives float32 out. The adjoint of each transform is another
+transform written with these ops, so gradients are exact and double backward works.
+:mod:`ktrain.ops.spectral` (``stft``/``istft``) is built on this module.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from . import _backend as B
-from ._tensor import Tensor
-from .autograd.function import Op
+from .. import _backend as B
+from .._tensor import Tensor
+from ..autograd.function import Op
 
 __all__ = [
     "complex",
@@ -90,7 +77,7 @@ def _resize_adjoint(g: Tensor, length: int, axis: int) -> Tensor:
         return g
     if n > length:
         return g.narrow(axis, 0, length)
-    from .ops.join import pad
+    from .join import pad
 
     nd = g.dim()
     ax = axis % nd
@@ -336,7 +323,7 @@ def fftfreq(n: int, d: float = 1.0, *, dtype=None, device=None, requires_grad=Fa
 
         kt.fft.fftfreq(4)   # tensor([0., 0.25, -0.5, -0.25])
     """
-    from .creation import tensor
+    from ..creation import tensor
 
     dt = B.as_dtype(dtype) if dtype is not None else B.get_default_dtype()
     return tensor(np.fft.fftfreq(int(n), d), dtype=dt, device=device,
@@ -345,7 +332,7 @@ def fftfreq(n: int, d: float = 1.0, *, dtype=None, device=None, requires_grad=Fa
 
 def rfftfreq(n: int, d: float = 1.0, *, dtype=None, device=None, requires_grad=False) -> Tensor:
     """Sample frequencies of an ``n``-point :func:`rfft`: ``[0, 1, ..., n//2] / (d * n)``."""
-    from .creation import tensor
+    from ..creation import tensor
 
     dt = B.as_dtype(dtype) if dtype is not None else B.get_default_dtype()
     return tensor(np.fft.rfftfreq(int(n), d), dtype=dt, device=device,
@@ -376,7 +363,7 @@ def complex(real: Tensor, imag: Tensor | None = None) -> Tensor:
 
         z = kt.fft.complex(kt.tensor([1., 2.]))   # [[1, 0], [2, 0]]
     """
-    from .ops.join import stack
+    from .join import stack
 
     if imag is None:
         imag = real * 0

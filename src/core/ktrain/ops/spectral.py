@@ -1,16 +1,20 @@
-"""Short-time Fourier transform: ``stft`` / ``istft`` (PyTorch's signatures and conventions).
+"""Short-time Fourier transform: ``stft`` / ``istft`` (PyTorch's signatures and conventions)
+and the window functions (``hann_window``, ``hamming_window``, ``blackman_window``,
+``bartlett_window``).
 
 Complex results use ktrain's complex layout (see :mod:`ktrain.fft`): a trailing dimension
 of size 2 holding ``(real, imag)``, as ``torch.view_as_real(torch.stft(...,
 return_complex=True))`` gives. ``stft`` is framing (a strided view), window and one
-batched ``rfft``; its adjoint, overlap-add, is ``ceil(n_fft / hop)`` strided adds.
+batched ``rfft``; its adjoint, overlap-add, is ``ceil(n_fft / hop)`` strided adds. The
+transforms are the ops of :mod:`ktrain.ops.fft` (this module never imports the public
+``ktrain.fft`` namespace).
 """
 from __future__ import annotations
 
 from .. import _backend as B
-from .. import fft as _fft
 from .._tensor import Tensor
 from ..autograd.function import Op
+from . import fft as _fft
 
 __all__ = [
     "bartlett_window",
