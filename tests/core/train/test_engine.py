@@ -160,11 +160,30 @@ def test_logged_values_are_converted_per_publication_not_per_step(tmp_path, monk
 
 
 def test_nan_guard_reads_the_loss_once_per_step(tmp_path, monkeypatch):
+    from ktrain.train.callbacks import nan_guard
+
     counts = _count_conversions(monkeypatch)
+    reads = {"grads+loss": 0, "loss alone": 0}
+    check, to_float = nan_guard._grads_finite, nan_guard.to_float
+
+    def check_spy(grads, loss=None):
+        reads["grads+loss"] += loss is not None
+        return check(grads, loss)
+
+    def to_float_spy(v):
+        reads["loss alone"] += 1
+        return to_float(v)
+
+    monkeypatch.setattr(nan_guard, "_grads_finite", check_spy)
+    monkeypatch.setattr(nan_guard, "to_float", to_float_spy)
     trainer = quiet(tmp_path, log_every_n_steps=10)  # the default NaNGuard is on
     trainer.fit(Reg(), DataLoader(data(160), batch_size=8))
-    # the guard's own reads: the gradients' total norm and the loss, each step
-    assert counts["item"] == 2 * 20 and counts["calls"] == 3
+    # the guard's own read: the gradients' total norm and the loss together, each step
+    assert counts["item"] == 0 and counts["calls"] == 3
+    assert reads == {"grads+loss": 20, "loss alone": 0}  # one transfer per step
+    guard = trainer.callbacks[0]
+    assert guard.last_finite_step == 20 and guard.last_finite_loss == \
+        trainer.callback_metrics["train/loss"]
 
 
 def test_deferred_values_equal_eager_conversion(tmp_path):

@@ -31,6 +31,7 @@ class FitLoop:
     def __init__(self, trainer):
         self.trainer = trainer
         self.results = Results("train")
+        self.batch_loss = None  # the running batch's loss (callbacks may read it)
 
     # ------------------------------------------------------------------ the fit
     def run(self, train_loader, val_loader, ckpt_path):
@@ -186,7 +187,7 @@ class FitLoop:
         progress.dirty = True
         with t._autocast():
             out = task.training_step(batch, batch_idx)
-        loss = self.loss_of(out, batch_idx)
+        loss = self.batch_loss = self.loss_of(out, batch_idx)
         if loss is not None:
             acc = t.accumulate_grad_batches
             scaled = loss / acc if acc > 1 else loss
@@ -205,7 +206,7 @@ class FitLoop:
         log_now = progress.stepped and progress.global_step % t.log_every_n_steps == 0
         t._publish(res.step_values(convert=log_now), to_loggers=log_now)
         t._hook("on_train_batch_end", outputs, batch, batch_idx)
-        res.in_step = False
+        res.in_step, self.batch_loss = False, None
 
     @staticmethod
     def loss_of(out, batch_idx: int):

@@ -13,13 +13,15 @@
 
 In every mode, more than ``max_consecutive`` non-finite batches in a row raise the same
 error: a scaler whose scale collapses, or a loss that stays NaN, will not recover.
-Reading the loss costs one device sync per batch on GPU.
+Reading the loss costs one device sync per batch on GPU; with ``check_grads`` the loss
+comes back together with the gradients' total norm, in the same transfer.
 """
 from __future__ import annotations
 
 import math
 
 from ... import _backend as B
+from ..._tensor import Tensor
 from ...nn.utils.clip_grad import get_total_norm
 from ._common import to_float
 from .base import Callback
@@ -44,12 +46,21 @@ def _scaler_active(trainer) -> bool:
     return bool(enabled()) if enabled is not None else True
 
 
-def _grads_finite(grads) -> bool:
+def _grads_finite(grads, loss=None):
+    """(the gradients are finite, the loss as a float or None): one transfer for both."""
     # one fused reduction first; a NaN/inf anywhere makes it non-finite. Only then the
     # exact per-tensor test (a finite norm can overflow float32 for huge gradients).
-    if math.isfinite(to_float(get_total_norm(grads))):
-        return True
-    return all(_tensor_finite(g) for g in grads)
+    norm = get_total_norm(grads)._data
+    if loss is None:
+        norm_value, loss_value = to_float(norm), None
+    else:
+        xp = B.array_module(norm)
+        both = xp.stack([norm.astype(xp.float64).reshape(()),
+                         loss._data.astype(xp.float64).reshape(())])
+        norm_value, loss_value = both.tolist()
+    if math.isfinite(norm_value):
+        return True, loss_value
+    return all(_tensor_finite(g) for g in grads), loss_value
 
 
 def _tensor_finite(t) -> bool:
@@ -85,6 +96,7 @@ class NaNGuard(Callback):
         self.consecutive = 0
         self.last_finite_loss: float | None = None
         self.last_finite_step: int | None = None
+        self._read = (None, None)  # (loss array, its value) read with the gradients
 
     def _where(self, trainer, batch_idx=None) -> str:
         b = getattr(trainer, "batch_idx", None) if batch_idx is None else batch_idx
@@ -102,7 +114,14 @@ class NaNGuard(Callback):
             return
         grads = [(p, p.grad) for g in optimizer.param_groups for p in g["params"]
                  if p.grad is not None]
-        if not grads or _grads_finite([g for _, g in grads]):
+        if not grads:
+            return
+        loss = getattr(getattr(trainer, "fit_loop", None), "batch_loss", None)
+        loss = loss if isinstance(loss, Tensor) else None
+        finite, value = _grads_finite([g for _, g in grads], loss)
+        if value is not None:
+            self._read = (loss._data, value)
+        if finite:
             return
         if self.action == "skip":
             optimizer.zero_grad(set_to_none=True)
@@ -128,7 +147,10 @@ class NaNGuard(Callback):
         loss = outputs.get("loss") if isinstance(outputs, dict) else outputs
         if loss is None:
             return
-        value = to_float(loss)
+        seen, value = self._read
+        self._read = (None, None)
+        if seen is None or getattr(loss, "_data", None) is not seen:
+            value = to_float(loss)
         if math.isfinite(value):
             self.last_finite_loss = value
             self.last_finite_step = trainer.global_step
