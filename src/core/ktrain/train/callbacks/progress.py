@@ -25,6 +25,7 @@ import time
 from collections import deque
 from datetime import timedelta
 
+from .._results import _floats
 from ._common import is_global_zero, is_sanity_checking, to_float
 from .base import Callback
 
@@ -162,10 +163,16 @@ class ProgressBar(Callback):
     def _loss(self) -> float | None:
         if not self._losses:
             return None
-        # losses stay tensors until shown (no device sync per batch), each read once
-        for i, v in enumerate(self._losses):
-            if not isinstance(v, float):
-                self._losses[i] = to_float(v)
+        # losses stay tensors until shown (no device sync per batch), each read once, all
+        # of them in one transfer
+        todo = [i for i, v in enumerate(self._losses) if not isinstance(v, float)]
+        arrays = [getattr(self._losses[i], "_data", None) for i in todo]
+        if all(getattr(a, "size", 0) == 1 for a in arrays):
+            for i, v in zip(todo, _floats([a.reshape(()) for a in arrays])):
+                self._losses[i] = v
+        else:
+            for i in todo:
+                self._losses[i] = to_float(self._losses[i])
         return sum(self._losses) / len(self._losses)
 
     def _rate(self) -> tuple[float | None, float | None]:
