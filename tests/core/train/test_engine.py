@@ -187,7 +187,7 @@ def test_nan_guard_reads_the_loss_once_per_step(tmp_path, monkeypatch):
 
 
 def test_deferred_values_equal_eager_conversion(tmp_path):
-    seen, leaf = [], kt.zeros(())
+    seen, weights, leaf = [], [], kt.zeros(())
 
     class Spy(Reg):
         def training_step(self, batch, batch_idx):
@@ -195,6 +195,9 @@ def test_deferred_values_equal_eager_conversion(tmp_path):
             seen.append((float(loss.detach().numpy()), len(batch[0])))
             leaf.add_(1.0)  # a leaf tensor changed in place after it was logged
             self.log("leaf", leaf, on_step=True, on_epoch=True)
+            w = self.net.weight[0, 0]  # a view: the optimizer step changes it in place
+            weights.append(float(w.detach().numpy()))
+            self.log("w", w)
             return loss
 
     log = Publications()
@@ -210,6 +213,8 @@ def test_deferred_values_equal_eager_conversion(tmp_path):
     assert trainer.callback_metrics["train/loss"] == seen[-1][0]
     assert [r["train/loss"] for _, r in log.rows[:3]] == [seen[i][0] for i in (2, 5, 8)]
     assert [r["leaf_step"] for _, r in log.rows[:3]] == [3.0, 6.0, 9.0]
+    assert [r["w"] for _, r in log.rows[:3]] == [weights[i] for i in (2, 5, 8)]
+    assert weights[2] != weights[3]
     assert trainer.callback_metrics["leaf"] == sum(i * (8 if i < 10 else 4)
                                                    for i in range(1, 11)) / 76
 

@@ -52,7 +52,9 @@ def to_float(name: str, value) -> float:
 
 def _scalar(name: str, value):
     """A logged value without a device sync: a Python float, or the 0-d array of a scalar
-    tensor (copied when it could still be written to: a leaf or a no-grad result)."""
+    tensor. The array is copied (on its device, no sync) unless it is an op's own fresh
+    output: a leaf, a no-grad result or a view (of a parameter, say) could be written to
+    before it is read, and the value logged is the value at the time of the call."""
     if isinstance(value, Metric):
         value = value.compute()
     if not isinstance(value, Tensor):
@@ -63,7 +65,7 @@ def _scalar(name: str, value):
                          f"shape {tuple(value.shape)}")
     if arr.ndim:
         arr = arr.reshape(())
-    return arr.copy() if value.grad_fn is None else arr
+    return arr if value.grad_fn is not None and arr.base is None else arr.copy()
 
 
 def as_float(value) -> float:
