@@ -107,7 +107,9 @@ class Task(Module):
         ``compute()`` and reset. When both ``on_step`` and ``on_epoch``, loggers receive
         ``name_step`` and ``name_epoch``; ``trainer.callback_metrics[name]`` holds the
         latest value. ``prog_bar`` shows it in the progress bar; ``logger=False`` keeps
-        it from the loggers.
+        it from the loggers. A tensor is not read at the call (no device sync per step):
+        it becomes a float when the loggers, the epoch reduction or a callback reading
+        ``trainer.callback_metrics`` need it, with the value it had at the call.
         """
         trainer = self.trainer
         results = getattr(trainer, "_results", None)
