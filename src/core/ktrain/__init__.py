@@ -12,9 +12,6 @@ from ._backend import (bfloat16, bool, device, double, dtype, float, float16, fl
                        float64, get_default_dtype, half, int, int8, int16, int32, int64, long,
                        promote_types, set_default_dtype, short, uint8)
 from ._tensor import Size, Tensor
-from .autograd import function as _function
-
-_function.Tensor = Tensor  # the autograd core builds Tensors without importing ktrain
 
 from . import autograd, cuda, ops  # noqa: E402
 from .autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled,  # noqa: E402

@@ -1,8 +1,12 @@
 """The Tensor: an array, its autograd metadata and thin methods.
 
-Op methods (``x.sum()``, ``x + y`` ...) are attached by the ``ops`` modules through
-``register_method``; this module holds the object itself, conversions, autograd
-entry points, in-place plumbing and ``repr``.
+Layer: above ``_backend`` and ``autograd`` (which it imports), below ``creation`` and
+``ops`` (which it never imports, not even inside a function). Op methods (``x.sum()``,
+``x + y``, ``x[i]``, ``x.fill_(v)``, ``x.copy_(y)`` ...) are attached by the modules that
+define them through :func:`register_method`; the one helper of ``creation`` that
+``Tensor(data)`` needs comes in through the ``_to_array`` slot that ``creation`` fills.
+This module holds the object itself, conversions, autograd entry points, in-place
+plumbing; ``repr`` comes from ``_tensor_str`` (print options, re-exported here).
 """
 from __future__ import annotations
 
@@ -11,10 +15,18 @@ import weakref
 import numpy as np
 
 from . import _backend as B
+from ._tensor_str import (PRINT_OPTS, _format_tensor, get_printoptions,  # noqa: F401
+                          set_printoptions)
 from .autograd import function as _function
+from .autograd.engine import backward as _backward
 from .autograd.grad_mode import STATE
+from .autograd.hooks import RemovableHandle
 
-__all__ = ["Tensor", "Size", "register_method"]
+__all__ = ["Tensor", "Size", "register_method", "set_printoptions", "get_printoptions"]
+
+# ``creation._to_array`` (data -> array of a dtype on a device), filled in when
+# ``ktrain.creation`` loads: creation sits above this module
+_to_array = None
 
 _new = object.__new__
 _generic = np.generic
@@ -58,8 +70,6 @@ class Tensor:
     __array_ufunc__ = None  # numpy defers to Tensor's reflected operators
 
     def __init__(self, data=(), *, dtype=None, device=None, requires_grad=False):
-        from .creation import _to_array
-
         if isinstance(data, int) and not isinstance(data, bool):
             data = np.empty((data,), B.to_numpy_dtype(dtype or B.get_default_dtype()))
         arr = _to_array(data, dtype or B.get_default_dtype(), device, copy=True)
@@ -216,15 +226,11 @@ class Tensor:
     # ------------------------------------------------------------------ autograd
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (PyTorch semantics)."""
-        from .autograd.engine import backward
-
-        backward((self,), None if gradient is None else (gradient,), retain_graph,
+        _backward((self,), None if gradient is None else (gradient,), retain_graph,
                  create_graph, inputs)
 
     def register_hook(self, hook):
         """``hook(grad) -> grad | None`` runs when this tensor's gradient is computed."""
-        from .utils.hooks import RemovableHandle
-
         if not self._rg:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         fn = self.grad_fn
@@ -435,15 +441,7 @@ class Tensor:
     def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
         return self._new_filled(fill_value, (size,), dtype, device, requires_grad)
 
-    def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
-        from .creation import tensor
-
-        return tensor(data, dtype=dtype or self.dtype, device=device or self.device,
-                      requires_grad=requires_grad)
-
     def _new_filled(self, value, size, dtype, device, requires_grad):
-        from .creation import _size_arg
-
         shape = _size_arg(size)
         npd = B.to_numpy_dtype(dtype) if dtype is not None else self._data.dtype
         xp = B.module_for_device(B.as_device(device)) if device is not None else self._xp()
@@ -457,26 +455,8 @@ class Tensor:
     def zero_(self):
         return self.fill_(0)
 
-    def fill_(self, value):
-        """Fill with a number or a 0-d tensor (differentiable in the value, like PyTorch)."""
-        if not (STATE.enabled and (self._rg or isinstance(value, Tensor) and value._rg)):
-            v = value._data if isinstance(value, Tensor) else value
-            self._data[...] = v
-            self._version[0] += 1
-            return self
-        from .ops._util import inplace
-
-        def filled(t, v):
-            z = t * 0  # keeps the shape, dtype and device; the old values get no gradient
-            return (z + v) if isinstance(v, Tensor) else z.detach() + v
-
-        return inplace(self, filled, value, name="fill_")
-
-    def copy_(self, src, non_blocking=False):
-        """Copy ``src`` (broadcast, cast, moved across devices) into self; differentiable."""
-        from .ops.indexing import copy_into
-
-        return copy_into(self, src)
+    # fill_ (ops._util), copy_ (ops.indexing) and new_tensor (creation) are attached by
+    # the modules they need
 
     # ------------------------------------------------------------------ repr
     def __repr__(self):
@@ -486,6 +466,21 @@ class Tensor:
         if self._data.ndim == 0 and spec:
             return format(self.item(), spec)
         return repr(self)
+
+
+def _size_arg(size):
+    """Sizes given as ``f(2, 3)`` or ``f((2, 3))`` or ``f([2, 3])``."""
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = size[0]
+    try:
+        shape = tuple(int(s) for s in size)
+    except TypeError:
+        raise TypeError(f"sizes must be integers, got {size!r}") from None
+    for s in shape:
+        if s < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: "
+                               f"{list(shape)}")
+    return shape
 
 
 def _rebuild(arr, device, requires_grad):
@@ -518,7 +513,15 @@ def _write(t, fn, name):
 
 
 def register_method(*names):
-    """Decorator: attach a function as Tensor method(s) under ``names``."""
+    """Decorator (or plain call): attach ``fn`` to ``Tensor`` under each of ``names``.
+
+    The one way the modules above this one add Tensor methods: ``@register_method("sum")``
+    on a function; ``register_method("__add__", "__radd__")(fn)`` for operators (dunders
+    are looked up on the class, so they work like any method); in-place variants are
+    registered under their own ``name_``; a ``property`` object (``register_method("T")
+    (property(fn))``) becomes a property. Returns ``fn`` unchanged, so the function stays
+    usable under its module name.
+    """
     def deco(fn):
         for n in names:
             setattr(Tensor, n, fn)
@@ -527,49 +530,5 @@ def register_method(*names):
     return deco
 
 
-# ---------------------------------------------------------------------- repr
-
-
-def _format_tensor(t):
-    arr = t._data if type(t._data) is np.ndarray else t._data.get()
-    dt = B.from_numpy_dtype(arr.dtype)
-    body = _format_array(arr, dt)
-    extras = []
-    if t.device.type != "cpu":
-        extras.append(f"device='{t.device}'")
-    if arr.size == 0 and arr.ndim != 1:
-        extras.append(f"size={tuple(arr.shape)}")
-    if dt not in (B.get_default_dtype(), B.int64, B.bool):
-        extras.append(f"dtype=ktrain.{dt.name}")
-    if t.grad_fn is not None:
-        extras.append(f"grad_fn=<{t.grad_fn.name()}>")
-    elif t._rg:
-        extras.append("requires_grad=True")
-    inner = ", ".join([body] + extras)
-    return f"tensor({inner})"
-
-
-def _format_array(arr, dt):
-    if arr.dtype.kind == "f" or dt is B.bfloat16:
-        a = arr.astype(np.float64)
-        finite = a[np.isfinite(a)]
-        if finite.size and np.all(finite == np.round(finite)) and np.abs(finite).max() < 1e8:
-            fmt = lambda x: (f"{x:.0f}." if np.isfinite(x) else str(x))  # noqa: E731
-        else:
-            nz = np.abs(finite[finite != 0]) if finite.size else finite
-            sci = nz.size and (nz.max() / nz.min() > 1000 or nz.max() > 1e8 or nz.min() < 1e-4)
-            fmt = (lambda x: f"{x:.4e}" if np.isfinite(x) else str(x)) if sci else \
-                (lambda x: f"{x:.4f}" if np.isfinite(x) else str(x))
-        fm = {"float_kind": fmt}
-        a = a
-    elif arr.dtype.kind == "b":
-        fm = {"bool": lambda x: "True" if x else "False"}
-        a = arr
-    else:
-        fm = {"int_kind": lambda x: str(x)}
-        a = arr
-    if a.ndim == 0:
-        return next(iter(fm.values()))(a.item())
-    s = np.array2string(a, separator=", ", formatter=fm, threshold=1000, edgeitems=3,
-                        prefix="tensor(", max_line_width=80)
-    return s
+# the autograd core builds Tensors through this slot (autograd sits below this module)
+_function.Tensor = Tensor

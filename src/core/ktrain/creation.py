@@ -1,4 +1,8 @@
-"""Tensor creation: tensor, as_tensor, from_numpy, zeros/ones/full/empty(+_like), ranges, eye."""
+"""Tensor creation: tensor, as_tensor, from_numpy, zeros/ones/full/empty(+_like), ranges, eye.
+
+Layer: above ``_tensor``, below ``ops``. On import it fills ``_tensor._to_array`` (what
+``Tensor(data)`` converts with) and attaches ``Tensor.new_tensor``.
+"""
 from __future__ import annotations
 
 import math
@@ -6,28 +10,14 @@ import math
 import numpy as np
 
 from . import _backend as B
-from ._tensor import Tensor
+from . import _tensor
+from ._tensor import Tensor, _size_arg, register_method  # noqa: F401  (_size_arg: old path)
 
 __all__ = ["tensor", "as_tensor", "asarray", "from_numpy", "from_dlpack", "zeros", "ones",
            "full", "empty", "zeros_like", "ones_like", "full_like", "empty_like", "arange",
            "range", "linspace", "logspace", "eye", "scalar_tensor", "is_tensor", "numel"]
 
 _builtin_range = range
-
-
-def _size_arg(size):
-    """Sizes given as ``f(2, 3)`` or ``f((2, 3))`` or ``f([2, 3])``."""
-    if len(size) == 1 and isinstance(size[0], (tuple, list)):
-        size = size[0]
-    try:
-        shape = tuple(int(s) for s in size)
-    except TypeError:
-        raise TypeError(f"sizes must be integers, got {size!r}") from None
-    for s in shape:
-        if s < 0:
-            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: "
-                               f"{list(shape)}")
-    return shape
 
 
 def _infer_python_dtype(data):
@@ -109,6 +99,13 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
     if requires_grad:
         t.requires_grad_(True)
     return t
+
+
+@register_method("new_tensor")
+def _new_tensor(self, data, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """``self.new_tensor(data)``: a copy of ``data`` with self's dtype and device by default."""
+    return tensor(data, dtype=dtype or self.dtype, device=device or self.device,
+                  requires_grad=requires_grad)
 
 
 def as_tensor(data, dtype=None, device=None) -> Tensor:
@@ -325,3 +322,6 @@ def is_tensor(obj) -> bool:
 
 def numel(input) -> int:
     return input.numel()
+
+
+_tensor._to_array = _to_array  # the slot Tensor.__init__ converts its data with

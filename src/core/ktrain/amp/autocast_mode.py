@@ -30,6 +30,9 @@ import threading
 import warnings
 
 from .. import _backend as B
+from .._tensor import Tensor
+from ..autograd import engine as _engine
+from ..autograd.grad_mode import STATE as GRAD
 
 __all__ = ["autocast", "cast_inputs", "is_autocast_enabled", "get_autocast_dtype",
            "set_autocast_enabled", "set_autocast_dtype", "is_autocast_available",
@@ -113,6 +116,8 @@ class _State(threading.local):
 
 
 STATE = _State()
+# the engine runs this pair around every backward pass (autograd does not import amp)
+_engine.register_backward_bracket(STATE.suspend, STATE.resume)
 
 
 def _check_device_type(device_type) -> str:
@@ -291,8 +296,6 @@ def _autocast_args(op_name, args):
     policy = _POLICY.get(op_name)
     if policy is None:
         return args
-    from .._tensor import Tensor  # noqa: PLC0415 - only on the slow path
-
     dev = None
     for a in args:
         if isinstance(a, Tensor):
@@ -328,8 +331,6 @@ def _cast(t, target, dev, allow_double=False):
     npd = target.np
     if t._data.dtype == npd or not _eligible(t, dev, allow_double):
         return t
-    from ..autograd.grad_mode import STATE as GRAD  # noqa: PLC0415
-
     s = STATE
     # only inside a context (its exit clears the cache), only weights-like leaves
     cacheable = (s.cache_enabled and s.nesting and t._rg and t.grad_fn is None

@@ -11,16 +11,34 @@ import sys
 
 import numpy as np
 
+from .. import _backend as _B
 from . import function as _function
 from .function import Node, _freed_message
-from ..amp.autocast_mode import STATE as _AMP
 from .grad_mode import STATE
+from .hooks import RemovableHandle
 
-__all__ = ["backward", "grad"]
+__all__ = ["backward", "grad", "register_backward_bracket"]
 
 _getrefcount = sys.getrefcount
 # references to a gradient that only the engine holds, measured on first use
 _baseline = None
+
+
+# (on_start, on_end) pairs run around every backward pass, filled by layers above the
+# engine when they load (amp suspends autocast: backward ops run in the forward's dtypes)
+_brackets = {}
+
+
+def register_backward_bracket(on_start, on_end):
+    """Run ``on_start()`` before and ``on_end()`` after every backward pass of this process.
+
+    The slot through which a layer above autograd changes how backward runs without the
+    engine importing it (``ktrain.amp`` suspends autocast this way). ``on_end`` also runs
+    when the pass raises. Returns a handle whose ``remove()`` unregisters the pair.
+    """
+    h = RemovableHandle(_brackets)
+    _brackets[h.id] = (on_start, on_end)
+    return h
 
 
 def _tensor_cls():
@@ -140,7 +158,9 @@ def _execute(root_edges, root_grads, retain_graph, create_graph, capture=None,
     buffers = {}
     prev = STATE.enabled
     STATE.enabled = create_graph
-    _AMP.suspend()  # backward ops run in the dtypes of the forward, as in PyTorch
+    brackets = tuple(_brackets.values())
+    for b in brackets:
+        b[0]()
     try:
         for e, g in zip(root_edges, root_grads):
             n, nr = e
@@ -207,7 +227,8 @@ def _execute(root_edges, root_grads, retain_graph, create_graph, capture=None,
             del in_grads
     finally:
         STATE.enabled = prev
-        _AMP.resume()
+        for b in reversed(brackets):
+            b[1]()
     return captured
 
 
@@ -282,9 +303,7 @@ def _make_grads(outputs, grad_outputs, create_graph):
 
 
 def _xp(arr):
-    from .._backend import array_module
-
-    return array_module(arr)
+    return _B.array_module(arr)
 
 
 def _as_tuple(x):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from .grad_mode import STATE
+from .hooks import RemovableHandle
 from .._threads import next_check as _threads_due, retune as _retune_threads
 from time import monotonic as _monotonic
 
@@ -22,7 +23,7 @@ _new = object.__new__
 __all__ = ["Function", "FunctionCtx", "Node", "Op", "once_differentiable"]
 
 _generic = np.generic
-Tensor = None  # set by ktrain._tensor to avoid an import cycle
+Tensor = None  # the slot ktrain._tensor fills when it defines the class (it sits above)
 
 
 def _wrap(arr):
@@ -135,8 +136,6 @@ class Node:
         return self._add_hook("_pre_hooks", fn)
 
     def _add_hook(self, attr, fn):
-        from ..utils.hooks import RemovableHandle
-
         store = getattr(self, attr)
         if store is None:
             store = {}

@@ -1,4 +1,8 @@
-"""Helpers shared by every op family: un-broadcasting, type promotion, in-place plumbing."""
+"""Helpers shared by every op family: un-broadcasting, type promotion, in-place plumbing.
+
+Layer: the bottom of ``ops`` (above ``creation``); it also attaches ``Tensor.fill_``,
+whose autograd path is in-place plumbing.
+"""
 from __future__ import annotations
 
 import numbers
@@ -6,8 +10,9 @@ import numbers
 import numpy as np
 
 from .. import _backend as B
-from .._tensor import Tensor
+from .._tensor import Tensor, register_method
 from ..autograd.function import Op
+from ..creation import tensor as _tensor_of
 from ..autograd.grad_mode import STATE
 
 _generic = np.generic
@@ -41,9 +46,7 @@ def to_scalar(x):
 
 def as_tensor_like(x, ref: Tensor) -> Tensor:
     """Turn an array-like operand into a Tensor on ``ref``'s device."""
-    from ..creation import tensor
-
-    return tensor(x, device=ref.device)
+    return _tensor_of(x, device=ref.device)
 
 
 def binary_operands(a, b, op: str):
@@ -338,3 +341,20 @@ def _inplace_on_view(t, fn, args, kwargs, name):
     t._output_nr = 0
     t._rg = True
     return t
+
+
+@register_method("fill_")
+def fill_(self: Tensor, value) -> Tensor:
+    """Fill with a number or a 0-d tensor (differentiable in the value, like PyTorch)."""
+    if not (STATE.enabled and (self._rg or isinstance(value, Tensor) and value._rg)):
+        v = value._data if isinstance(value, Tensor) else value
+        self._data[...] = v
+        self._version[0] += 1
+        return self
+
+    def filled(t, v):
+        z = t * 0  # keeps the shape, dtype and device; the old values get no gradient
+        return (z + v) if isinstance(v, Tensor) else z.detach() + v
+
+    return inplace(self, filled, value, name="fill_")
+

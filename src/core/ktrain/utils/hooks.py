@@ -1,28 +1,7 @@
-"""Removable handles for hooks registered on tensors, nodes and modules."""
-from __future__ import annotations
+"""``ktrain.utils.hooks``: the public path of :class:`RemovableHandle` (as ``torch.utils.hooks``).
 
-import itertools
+The class lives beside the engine in :mod:`ktrain.autograd.hooks`; this module re-exports it.
+"""
+from ..autograd.hooks import RemovableHandle
 
 __all__ = ["RemovableHandle"]
-
-_ids = itertools.count()
-
-
-class RemovableHandle:
-    """Returned by ``register_*hook``; ``handle.remove()`` unregisters (also as a context)."""
-
-    __slots__ = ("id", "_store")
-
-    def __init__(self, store: dict):
-        self.id = next(_ids)
-        self._store = store
-
-    def remove(self):
-        self._store.pop(self.id, None)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.remove()
-        return False
