@@ -1,4 +1,5 @@
-"""Tests of ktrain.ops.index: gather/scatter, index_*, masked_*, take, sorting, unique, search."""
+"""Tests of the index-based ops (ktrain.ops.scatter_gather, index_dim, masked, sorting):
+gather/scatter, index_*, masked_*, take, sorting, unique, search."""
 from __future__ import annotations
 
 import numpy as np

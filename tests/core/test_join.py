@@ -1,4 +1,5 @@
-"""Joining, splitting and rearranging ops (ktrain.ops.join): forward against numpy,
+"""Joining, splitting, rearranging, triangle/diagonal and padding ops (ktrain.ops.join,
+rearrange, diagonals, padding): forward against numpy,
 gradients against finite differences, views, errors, and property-based checks."""
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from hypothesis import strategies as st
 
 import ktrain as kt
 from ktrain.autograd import gradcheck, gradgradcheck
-from ktrain.ops.join import pad, repeat
+from ktrain.ops.padding import pad
+from ktrain.ops.rearrange import repeat
 
 
 def rnd(*shape, seed=0):

@@ -77,7 +77,7 @@ def _resize_adjoint(g: Tensor, length: int, axis: int) -> Tensor:
         return g
     if n > length:
         return g.narrow(axis, 0, length)
-    from .join import pad
+    from .padding import pad
 
     nd = g.dim()
     ax = axis % nd

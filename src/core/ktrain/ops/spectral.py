@@ -144,7 +144,7 @@ def overlap_add(frames: Tensor, hop_length: int, length: int) -> Tensor:
 
 def _window(window, win_length, n_fft, ref: Tensor, what):
     from ..creation import ones
-    from .join import pad
+    from .padding import pad
 
     if window is None:
         window = ones(win_length, dtype=ref.dtype, device=ref.device)
@@ -201,7 +201,7 @@ def stft(input: Tensor, n_fft: int, hop_length: int | None = None,
         X = kt.stft(x, 400, hop_length=160, window=kt.hann_window(400))  # (2, 201, 101, 2)
         power = kt.fft.magnitude(X, 2.0)
     """
-    from .join import pad
+    from .padding import pad
 
     _no_complex(return_complex, "stft")
     n_fft, hop, win = _params(n_fft, hop_length, win_length, "stft")
@@ -246,7 +246,7 @@ def istft(input: Tensor, n_fft: int, hop_length: int | None = None,
         w = kt.hann_window(256)
         y = kt.istft(kt.stft(x, 256, 64, window=w), 256, 64, window=w, length=x.shape[-1])
     """
-    from .join import pad
+    from .padding import pad
 
     _no_complex(return_complex, "istft")
     n_fft, hop, win = _params(n_fft, hop_length, win_length, "istft")

@@ -1,5 +1,5 @@
 """``ktrain.nn.functional`` (import as ``F``): the stateless forms of the layers."""
-from ...ops.join import pad  # noqa: F401  (F.pad is the core op)
+from ...ops.padding import pad  # noqa: F401  (F.pad is the core op)
 from .activation import *  # noqa: F401,F403
 from .attention import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403

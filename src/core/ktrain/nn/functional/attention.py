@@ -210,7 +210,8 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
             raise AssertionError(f"expecting key_padding_mask shape of {(bsz, src_len)}, but "
                                  f"got {tuple(kpm.shape)}")
         kpm = kpm.reshape(bsz, 1, 1, src_len)
-    from ...ops.join import cat, pad
+    from ...ops.join import cat
+    from ...ops.padding import pad
 
     extra = []
     if bias_k is not None and bias_v is not None:

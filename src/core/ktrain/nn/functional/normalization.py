@@ -218,7 +218,7 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
 def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
     """Normalise each element by the sum of squares over ``size`` neighbouring channels:
     ``x / (k + alpha / size * sum(x^2))^beta``."""
-    from ...ops.join import pad
+    from ...ops.padding import pad
 
     if input.ndim < 3:
         raise ValueError(f"local_response_norm: expected 3D or higher dimensional input, got "

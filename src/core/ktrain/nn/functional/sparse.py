@@ -112,7 +112,8 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
     embedding (mode 'sum' only). Entries equal to ``padding_idx`` are left out of their
     bag; empty bags give zeros. The result is ``(B, embedding_dim)``.
     """
-    from ...ops.index import index_add, scatter_reduce
+    from ...ops.index_dim import index_add
+    from ...ops.scatter_gather import scatter_reduce
 
     if mode not in ("sum", "mean", "max"):
         raise ValueError(f"embedding_bag(): mode has to be one of sum, mean or max, got {mode!r}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from ...creation import empty
-from ...ops.join import pad as _pad
+from ...ops.padding import pad as _pad
 from .. import init
 from ..functional.conv import _conv2d, _conv_transpose2d, _ntuple
 from ..module import Module

@@ -389,7 +389,7 @@ class Transformer(Module):
     def generate_square_subsequent_mask(sz, device=None, dtype=None):
         """A float (sz, sz) mask: 0 on and below the diagonal, -inf above."""
         from ...creation import full
-        from ...ops.join import triu
+        from ...ops.diagonals import triu
 
         dtype = dtype if dtype is not None else B.get_default_dtype()
         return triu(full((sz, sz), float("-inf"), dtype=dtype, device=device), diagonal=1)
