@@ -214,7 +214,7 @@ def _tril_(self, diagonal=0):
 def _triu_(self, diagonal=0):
     return inplace(self, triu, diagonal, name="triu_")
 
-# ---------------------------------------------------------------------- Tensor methods
+# ====================================================================== Tensor methods
 
 
 for _n, _f in [("tril", tril), ("triu", triu), ("tril_", _tril_), ("triu_", _triu_),

@@ -501,7 +501,7 @@ def select(input, dim, index):
     return _slice_view(input, _at(d, i % size) + (Ellipsis,), Select)
 
 
-# ---------------------------------------------------------------------- Tensor methods
+# ====================================================================== Tensor methods
 
 
 for _n, _f in [("split", split), ("chunk", chunk), ("tensor_split", tensor_split),
@@ -511,7 +511,7 @@ for _n, _f in [("split", split), ("chunk", chunk), ("tensor_split", tensor_split
 del _n, _f
 
 
-# ---------------------------------------------------------------------- moved names
+# ====================================================================== moved names
 
 _MOVED_TO = ("rearrange", "diagonals", "padding")
 

@@ -325,7 +325,7 @@ def _flip_method(self, *dims):
 def _tile_method(self, *dims):
     return tile(self, dims[0] if len(dims) == 1 else dims)
 
-# ---------------------------------------------------------------------- Tensor methods
+# ====================================================================== Tensor methods
 
 
 for _n, _f in [("flip", _flip_method), ("fliplr", fliplr), ("flipud", flipud), ("roll", roll),

@@ -32,6 +32,9 @@ _KthvalueResult = namedtuple("kthvalue", ["values", "indices"])
 _ModeResult = namedtuple("mode", ["values", "indices"])
 
 
+# ---------------------------------------------------------------------- sort helpers
+
+
 def _stable_argsort(xp, a, axis):
     if xp is np:
         return np.argsort(a, axis=axis, kind="stable")
@@ -49,7 +52,7 @@ def _argsort(xp, a, axis, descending=False):
     return xp.ascontiguousarray(r.astype(np.int64, copy=False))
 
 
-# ---------------------------------------------------------------------- sort ops
+# ---------------------------------------------------------------------- sort op nodes
 
 
 class Sort(Gather):
@@ -68,7 +71,7 @@ class Mode(Gather):
     """Values of ``mode`` (keepdim layout)."""
 
 
-# ---------------------------------------------------------------------- sorting
+# ---------------------------------------------------------------------- sorting API
 
 
 def _sort_prepare(op, input, dim):
