@@ -1,7 +1,10 @@
 """ktrain: a PyTorch-style deep-learning framework on numpy (CPU) and cupy (GPU).
 
 ``import ktrain as kt`` gives the familiar surface: ``kt.tensor``, ``kt.zeros``,
-``kt.no_grad``, ``kt.autograd.grad``, ``kt.save``/``kt.load`` ...
+``kt.no_grad``, ``kt.autograd.grad``, ``kt.save``/``kt.load``, ``kt.set_printoptions`` ...
+The Tensor, creation, ops, random, serialization and fft load here; ``nn``, ``optim``,
+``utils``, ``amp``, ``metrics``, ``backends`` and the ``torch.*`` aliases of functional ops
+(``kt.conv2d``, ``kt.dropout``, ``kt.cdist`` ...) load on first use (``_LAZY``).
 """
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ from . import _backend
 from ._backend import (bfloat16, bool, device, double, dtype, float, float16, float32,  # noqa: A004
                        float64, get_default_dtype, half, int, int8, int16, int32, int64, long,
                        promote_types, set_default_dtype, short, uint8)
-from ._tensor import Size, Tensor
+from ._tensor import Size, Tensor, set_printoptions  # noqa: F401
 
 from . import autograd, cuda, ops  # noqa: E402
 from .autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled,  # noqa: E402
@@ -52,24 +55,45 @@ def can_cast(from_, to) -> bool:
     return _np.can_cast(from_.np, to.np, "same_kind")
 
 
+# submodules that load on first attribute access (``ktrain.nn`` without ``import ktrain.nn``)
+_LAZY_MODULES = ("nn", "optim", "utils", "amp", "metrics", "backends")
+
+# name -> module (relative to ktrain) holding it; loaded on first use so that ``import
+# ktrain`` stays as fast as before. The functional ops are the ``torch.*`` aliases PyTorch
+# has of ``torch.nn.functional`` (same signatures); where its top-level signature differs
+# (ATen order), ``_nn_aliases`` adapts it.
+_LAZY = {
+    **dict.fromkeys(
+        ("autocast", "is_autocast_enabled", "get_autocast_dtype", "set_autocast_enabled",
+         "set_autocast_dtype", "is_autocast_available", "clear_autocast_cache"), "amp"),
+    **dict.fromkeys(
+        ("conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "avg_pool1d",
+         "max_pool1d", "max_pool2d", "max_pool1d_with_indices", "adaptive_avg_pool1d",
+         "layer_norm", "group_norm", "rms_norm", "pixel_shuffle", "pixel_unshuffle",
+         "cosine_similarity", "pairwise_distance", "pdist", "bilinear", "prelu", "selu",
+         "selu_", "celu", "celu_", "rrelu", "threshold", "threshold_", "hardshrink",
+         "relu_"), "nn.functional"),
+    **dict.fromkeys(_nn_aliases_all := (
+        "dropout", "dropout_", "alpha_dropout", "alpha_dropout_", "feature_alpha_dropout",
+        "feature_alpha_dropout_", "embedding", "batch_norm", "instance_norm",
+        "adaptive_max_pool1d", "cdist"), "_nn_aliases"),
+}
+del _nn_aliases_all
+
+
 def __getattr__(name):
-    # heavier or optional submodules load on first use
+    # an unknown name raises AttributeError only, so hasattr(ktrain, x) never raises
     import importlib
 
-    if name in ("random", "serialization", "fft", "nn", "optim", "utils", "amp", "testing",
-                "metrics"):
+    if name in _LAZY_MODULES:
         return importlib.import_module(f".{name}", __name__)
-    lazy = {"save": "serialization", "load": "serialization", "manual_seed": "random",
-            "seed": "random", "initial_seed": "random", "Generator": "random",
-            "get_rng_state": "random", "set_rng_state": "random", "rand": "random",
-            "randn": "random", "randint": "random", "randperm": "random", "normal": "random",
-            "bernoulli": "random", "multinomial": "random", "rand_like": "random",
-            "randn_like": "random", "randint_like": "random", "default_generator": "random",
-            "poisson": "random", "autocast": "amp", "is_autocast_enabled": "amp",
-            "get_autocast_dtype": "amp", "set_autocast_enabled": "amp",
-            "set_autocast_dtype": "amp", "is_autocast_available": "amp",
-            "clear_autocast_cache": "amp"}
-    if name in lazy:
-        mod = importlib.import_module(f".{lazy[name]}", __name__)
-        return getattr(mod, name)
+    mod = _LAZY.get(name)
+    if mod is not None:
+        value = getattr(importlib.import_module(f".{mod}", __name__), name)
+        globals()[name] = value  # later lookups skip this function
+        return value
     raise AttributeError(f"module 'ktrain' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY_MODULES) | set(_LAZY))

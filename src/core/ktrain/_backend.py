@@ -41,6 +41,42 @@ def cupy_module():
     return _cupy
 
 
+_cupy_installed = None  # the importable cupy module (a device or not), False when absent
+
+
+def _cupy_import():
+    global _cupy_installed
+    if _cupy_installed is None:
+        try:
+            import cupy  # noqa: PLC0415 - optional dependency, imported lazily
+
+            _cupy_installed = cupy
+        except Exception:  # ImportError, or a broken install that fails while loading
+            _cupy_installed = False
+    return _cupy_installed or None
+
+
+def cupy_version():
+    """The installed cupy's version string, or None when cupy cannot be imported (a GPU
+    need not be present: :func:`cupy_module` says whether one is usable)."""
+    cp = _cupy_import()
+    return None if cp is None else str(cp.__version__)
+
+
+def cudnn_version():
+    """cuDNN's version as an int (``8902`` for 8.9.2) through cupy, or None when cupy, its
+    cuDNN bindings or a CUDA device are missing."""
+    cp = cupy_module()
+    if cp is None:
+        return None
+    try:
+        from cupy.cuda import cudnn  # noqa: PLC0415 - GPU only
+
+        return int(cudnn.getVersion())
+    except Exception:  # cupy built without cuDNN, or the library is not found
+        return None
+
+
 def array_module(arr):
     """numpy for numpy arrays (and scalars), cupy for cupy arrays."""
     if type(arr) is np.ndarray:

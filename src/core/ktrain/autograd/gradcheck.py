@@ -1,9 +1,14 @@
 """Finite-difference checks of backward rules (``gradcheck``) and of their own
 derivatives (``gradgradcheck``), in float64, as ``torch.autograd.gradcheck``.
+
+The Tensor class comes through ``autograd.function``'s slot (``_tensor`` sits above).
 """
 from __future__ import annotations
 
 import numpy as np
+
+from . import function as _function
+from .engine import grad as autograd_grad
 
 __all__ = ["gradcheck", "gradgradcheck", "GradcheckError", "numerical_jacobian",
            "analytical_jacobian"]
@@ -14,13 +19,13 @@ class GradcheckError(RuntimeError):
 
 
 def _tensors(inputs):
-    from .._tensor import Tensor
+    Tensor = _function.Tensor
 
     return [x for x in inputs if isinstance(x, Tensor) and x._rg]
 
 
 def _outputs(fn, inputs):
-    from .._tensor import Tensor
+    Tensor = _function.Tensor
 
     out = fn(*inputs)
     outs = out if isinstance(out, (tuple, list)) else (out,)
@@ -59,8 +64,7 @@ def numerical_jacobian(fn, inputs, eps=1e-6):
 
 def analytical_jacobian(fn, inputs):
     """Backward once per output element; returns one matrix per differentiable input."""
-    from .._tensor import Tensor
-    from .engine import grad as autograd_grad
+    Tensor = _function.Tensor
 
     diff = _tensors(inputs)
     outs = _outputs(fn, inputs)
@@ -93,7 +97,6 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
 
     Returns True, or raises ``GradcheckError`` naming the input and the worst element.
     """
-    from .._tensor import Tensor
 
     inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
     if not _tensors(inputs):
@@ -113,15 +116,13 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
             if raise_exception:
                 raise GradcheckError(msg)
             return False
-    del Tensor
     return True
 
 
 def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=1e-3,
                   gen_non_contig_grad_outputs=False, raise_exception=True, **_ignored) -> bool:
     """Check second derivatives: gradcheck of (inputs, grad_outputs) -> grad of func."""
-    from .._tensor import Tensor
-    from .engine import grad as autograd_grad
+    Tensor = _function.Tensor
 
     inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
     outs = _outputs(func, inputs)

@@ -57,12 +57,7 @@ def collect() -> dict:
         "cpu cores": os.cpu_count(),
         "default dtype": ktrain.get_default_dtype().name,
     }
-    try:
-        import cupy
-
-        facts["cupy"] = cupy.__version__
-    except Exception:
-        facts["cupy"] = "not installed"
+    facts["cupy"] = ktrain._backend.cupy_version() or "not installed"
     if ktrain.cuda.is_available():
         n = ktrain.cuda.device_count()
         facts["cuda devices"] = ", ".join(
