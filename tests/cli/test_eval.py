@@ -196,7 +196,7 @@ def test_predict_reader_registry(fitted):
         recs = ev.predict_run(run_dir, ["v.txt"])
         assert len(recs) == 2 and recs[0]["class"] == recs[1]["class"]
     finally:
-        ev.PREDICT_READERS.pop(".txt", None)
+        ev.PREDICT_READERS.unregister(".txt")
 
 
 def test_predict_regression_outputs(app, tmp_path):

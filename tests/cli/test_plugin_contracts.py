@@ -162,11 +162,20 @@ def sequence_run(tmp_path, registered):
     return run_dir
 
 
+def _scratch_readers(monkeypatch):
+    """The reader and grid-writer registries as copies restored after the test, without
+    a text plugin's ':text' reader."""
+    from ktrain import plugins
+
+    plugins.load_plugins()  # so that loading them later adds nothing
+    for reg in (ev.PREDICT_READERS, ev.GRID_WRITERS):
+        monkeypatch.setattr(reg, "_entries", {k: v for k, v in reg._entries.items()
+                                              if k != ":text"})
+        monkeypatch.setattr(reg, "_aliases", dict(reg._aliases))
+
+
 def test_literal_and_batched_readers_and_grid_writers(sequence_run, tmp_path, monkeypatch):
-    monkeypatch.setattr(ev, "PREDICT_READERS", {k: v for k, v in ev.PREDICT_READERS.items()
-                                                if k != ":text"})  # a text plugin's
-    monkeypatch.setattr(ev, "BATCHED_READERS", set(ev.BATCHED_READERS))
-    monkeypatch.setattr(ev, "GRID_WRITERS", dict(ev.GRID_WRITERS))
+    _scratch_readers(monkeypatch)
     seen = {}
 
     def read_text(text, ctx):  # "3 4 5" -> token ids, one sample of its own length
@@ -212,8 +221,7 @@ def test_literal_and_batched_readers_and_grid_writers(sequence_run, tmp_path, mo
 
 
 def test_without_a_literal_reader_a_missing_path_is_an_error(sequence_run, monkeypatch):
-    monkeypatch.setattr(ev, "PREDICT_READERS", {k: v for k, v in ev.PREDICT_READERS.items()
-                                                if k != ":text"})
+    _scratch_readers(monkeypatch)
     with pytest.raises(ConfigError, match="no such input file or folder: nope.txt"):
         ev.predict_run(sequence_run, ["nope.txt"])
 

@@ -116,18 +116,97 @@ def test_unknown_lists_and_suggests():
     assert isinstance(e.value, KeyError)
 
 
-def test_unknown_names_first_party_plugin():
+#: a name each first-party plugin registers, by registry
+PLUGIN_NAMES = [("vision", MODELS, "resnet18"), ("text", MODELS, "char_gpt"),
+                ("audio", DATASETS, "fsdd")]
+
+
+@pytest.mark.parametrize("key,reg,name", PLUGIN_NAMES)
+def test_hint_for_an_installed_plugin_not_loaded_comes_from_its_table(key, reg, name):
+    """Autoload off: the plugin's shipped plugin.json (read without importing it)."""
+    import importlib.util
+
+    if importlib.util.find_spec(f"ktrain_{key}") is None:
+        pytest.skip(f"ktrain_{key} is not installed")
+    before = set(sys.modules)
     with pytest.raises(UnknownComponentError) as e:
-        MODELS.get("resnet18")
-    assert "pip install ktrain-vision" in str(e.value)
-    assert "pip install -e src/vision" in str(e.value)
-    with pytest.raises(UnknownComponentError, match="pip install ktrain-text"):
-        MODELS.build({"name": "char_gpt"})
-    with pytest.raises(UnknownComponentError, match="pip install ktrain-audio"):
-        DATASETS.get("fsdd")
+        reg.get(name)
+    msg = str(e.value)
+    assert f"provided by the plugin ktrain-{key}, which is installed but not loaded" in msg
+    assert "KTRAIN_DISABLE_PLUGIN_AUTOLOAD" in msg
+    assert not any(m.startswith(f"ktrain_{key}") for m in set(sys.modules) - before)
+
+
+@pytest.mark.parametrize("key,reg,name", PLUGIN_NAMES)
+def test_hint_for_a_plugin_not_installed_names_its_distribution(key, reg, name, monkeypatch):
+    """Nothing installed: no table to read, one generic line per first-party plugin."""
+    monkeypatch.setattr(plugins, "discover", lambda: [])
+    with pytest.raises(UnknownComponentError) as e:
+        reg.get(name)
+    msg = str(e.value)
+    assert f"pip install ktrain-{key}" in msg and f"pip install -e src/{key}" in msg
+    assert name not in str(plugins.FIRST_PARTY)   # no copy of the plugins' contents
+    with pytest.raises(UnknownComponentError, match=f"pip install ktrain-{key}") as e:
+        reg.get(f"{key}.{name}")
+    assert str(e.value).count("pip install ktrain-") == 1   # the namespace names the plugin
+    with pytest.raises(UnknownComponentError) as e:
+        MODELS.get("mlpp")                        # a typo of a core name: no plugin hint
+    assert "pip install" not in str(e.value)
+    with pytest.raises(UnknownComponentError) as e:
+        LOSSES.get("totally_unknown_loss")        # no plugin provides losses
+    assert "pip install" not in str(e.value)
+
+
+def test_no_hint_for_unknown_names_when_the_plugins_are_installed():
     with pytest.raises(UnknownComponentError) as e:
         MODELS.get("totally_unknown_model")
     assert "pip install" not in str(e.value)
+
+
+def test_aliases_are_first_class():
+    R = Registry("thing")
+    R.register("cross_entropy", Net, aliases=("ce",), tags=("classification",))
+    assert R.get("ce") is Net and R.resolve_name("ce") == "cross_entropy"
+    assert R.names() == ["cross_entropy"] and R.aliases() == {"cross_entropy": ("ce",)}
+    assert "ce" in R and R.tagged("classification") == ["cross_entropy"]
+    R.register("mse", dict)
+    R.alias("mse_loss", "mse")
+    assert R.get("MSE_Loss") is dict            # the loose form: case and _ ignored
+    with pytest.raises(DuplicateComponentError, match="alias 'ce'"):
+        R.register("other", list, aliases=("ce",))
+    with pytest.raises(DuplicateComponentError, match="already an alias"):
+        R.register("ce", list)
+    with pytest.raises(UnknownComponentError) as e:
+        R.get("cee")
+    assert "Did you mean: ce" in str(e.value)
+    assert "cross_entropy (ce)" in str(e.value)
+    R.unregister("cross_entropy")
+    assert "ce" not in R
+
+
+def test_core_aliases():
+    assert LOSSES.resolve_name("ce") == "cross_entropy"
+    assert SCHEDULERS.resolve_name("steplr") == "step"
+    assert SCHEDULERS.resolve_name("StepLR") == "step"
+    assert OPTIMIZERS.resolve_name("RMSprop") == "rmsprop"
+    assert LOSSES.get("bce").__name__ == "BCELoss"
+    assert LOSSES.get("bce_with_logits").__name__ == "BCEWithLogitsLoss"
+
+
+def test_check_validates_without_building():
+    built = []
+
+    class Opt:
+        def __init__(self, params, lr=0.1):
+            built.append(lr)
+
+    R = Registry("optimizer")
+    R.register("opt", Opt)
+    assert R.check({"name": "opt", "lr": 0.2}, [1]) == "opt" and built == []
+    with pytest.raises(ComponentArgumentError, match="did you mean 'lr'"):
+        R.check({"name": "opt", "lrr": 0.2}, [1])
+    with pytest.raises(UnknownComponentError):
+        R.check({"name": "nope"})
 
 
 def test_argument_errors_name_component_and_accepted():
@@ -258,17 +337,28 @@ def test_import_is_cheap():
 
 
 @pytest.mark.parametrize("key", ["vision", "text", "audio"])
-def test_known_plugins_table_matches_the_installed_plugins(key):
-    """Every name the 'pip install' hint table promises is registered by that plugin."""
+def test_each_plugin_table_equals_what_it_registers(key):
+    """plugin.json of each plugin lists exactly the names (and aliases) it registers."""
     import importlib.util
+    import json
+    from pathlib import Path
 
-    from ktrain import plugins
-    from ktrain.registry import KNOWN_PLUGINS, get_registry
+    from ktrain.registry import REGISTRIES
 
-    if importlib.util.find_spec(f"ktrain_{key}") is None:
+    spec = importlib.util.find_spec(f"ktrain_{key}")
+    if spec is None:
         pytest.skip(f"ktrain_{key} is not installed")
-    plugins.load_plugins()
-    for kind, names in KNOWN_PLUGINS[key]["provides"].items():
-        reg = get_registry(kind)
-        missing = [n for n in names if f"{key}.{n}" not in reg.names()]
-        assert not missing, f"{key} {kind}s in KNOWN_PLUGINS but not registered: {missing}"
+    table = json.loads((Path(spec.origin).parent / "plugin.json").read_text())
+    assert plugins.manifests()[key]["provides"] == table["provides"]
+    info = {p.name: p for p in plugins.load_plugins()}[key]
+    assert info.ok, info.error
+    registered = {}
+    for attr, names in info.components.items():
+        reg = REGISTRIES[attr]
+        out = []
+        for n in names:
+            for full in (n, *reg.entries()[n].aliases):
+                out.append(full.split(".", 1)[1] if reg.namespaced and
+                           full.startswith(key + ".") else full)
+        registered[attr] = sorted(out)
+    assert registered == table["provides"]

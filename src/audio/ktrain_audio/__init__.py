@@ -72,7 +72,7 @@ def register(registries) -> None:
                                callbacks=CALLBACKS, tasks=TASKS)
     from .predict import register_predict
 
-    register_predict()
+    register_predict(registries)
 
 
 def load(*args, **kwargs):

@@ -56,9 +56,12 @@ def read_audio_for_predict(path, context) -> np.ndarray:
     return feats[None]
 
 
-def register_predict() -> None:
-    """Register the audio readers with ``ktrain.train.evaluate``."""
-    from ktrain.train.evaluate import register_reader
-
+def register_predict(registries=None) -> None:
+    """Register the audio readers of ``ktrain predict`` (ready batches) in the core's
+    ``predict_readers`` registry (``registries``: what the plugin entry point receives;
+    default ``ktrain.registry.registries``)."""
+    if registries is None:
+        from ktrain.registry import registries
+    readers = registries.predict_readers
     for ext in AUDIO_EXTENSIONS:
-        register_reader(ext, read_audio_for_predict, override=True, batched=True)
+        readers.register(ext, read_audio_for_predict, override=True, tags=("batched",))

@@ -102,4 +102,4 @@ def register(registries) -> None:
         tasks={"language_modeling": "ktrain_text.tasks:LanguageModelingTask"})
     from .predict import register_readers
 
-    register_readers()
+    register_readers(registries)

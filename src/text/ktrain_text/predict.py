@@ -39,14 +39,11 @@ def read_text_literal(text, context) -> np.ndarray:
     return ids[None, :]
 
 
-def register_readers() -> None:
-    """Register the ``:text`` reader with ``ktrain.train.evaluate`` (when the core has
-    batched readers; an older core simply has no text prediction)."""
-    try:
-        from ktrain.train.evaluate import register_reader
-    except ImportError:  # pragma: no cover
-        return
-    try:
-        register_reader(":text", read_text_literal, batched=True, override=True)
-    except TypeError:  # a core without batched readers
-        pass
+def register_readers(registries=None) -> None:
+    """Register the ``:text`` reader (literal inputs, a ready batch of token ids) in the
+    core's ``predict_readers`` registry (``registries``: what the plugin entry point
+    receives; default ``ktrain.registry.registries``)."""
+    if registries is None:
+        from ktrain.registry import registries
+    readers = registries.predict_readers
+    readers.register(":text", read_text_literal, override=True, tags=("batched",))

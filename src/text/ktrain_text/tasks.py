@@ -44,7 +44,9 @@ class LanguageModelingTask(Task):
                  metrics=_METRICS, ignore_index: int = -100, label_smoothing: float = 0.0,
                  chars_per_token: float = 1.0):
         super().__init__()
-        if loss not in ("cross_entropy", "ce"):
+        from ktrain.registry import LOSSES
+
+        if loss not in LOSSES or LOSSES.resolve_name(loss) != "cross_entropy":
             raise ValueError(f"LanguageModelingTask: loss must be 'cross_entropy', got {loss!r}")
         metrics = [metrics] if isinstance(metrics, str) else list(metrics or ())
         bad = [m for m in metrics if m not in _METRICS]

@@ -89,7 +89,7 @@ def register(registries) -> None:
     registries.register_tables(datasets=DATASETS, transforms=TRANSFORMS, models=MODELS)
     from .predict import register_predict
 
-    register_predict()
+    register_predict(registries)
 
 
 def __getattr__(name):

@@ -163,17 +163,16 @@ def write_grid(records, path, context=None) -> Path:
     return path
 
 
-def register_predict() -> None:
-    """Register the image readers and grid writers with ``ktrain.train.evaluate``
-    (idempotent; a reader another plugin registered for an extension is kept)."""
-    from ktrain.train import evaluate
-
-    grid = getattr(evaluate, "register_grid_writer", None)
+def register_predict(registries=None) -> None:
+    """Register the image readers and grid writers of ``ktrain predict`` in the core's
+    ``predict_readers`` / ``grid_writers`` registries (``registries``: what the plugin
+    entry point receives; default ``ktrain.registry.registries``). Idempotent; a reader or
+    writer another plugin registered for an extension is kept."""
+    if registries is None:
+        from ktrain.registry import registries
+    readers = registries.predict_readers
+    writers = registries.grid_writers
     for ext in IMAGE_EXTENSIONS:
-        for fn, reg in ((read_image_for_predict, evaluate.register_reader), (write_grid, grid)):
-            if reg is None:
-                continue
-            try:
-                reg(ext, fn)
-            except ValueError:  # another plugin owns this extension
-                pass
+        for reg, fn in ((readers, read_image_for_predict), (writers, write_grid)):
+            if ext not in reg or reg[ext] is fn:
+                reg.register(ext, fn, override=True)

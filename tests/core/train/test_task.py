@@ -62,7 +62,7 @@ def test_build_optimizer_and_scheduler():
     assert isinstance(build_optimizer("adamw", params()), kt.optim.AdamW)
     assert isinstance(build_optimizer(partial(kt.optim.RMSprop, lr=0.1), params()),
                       kt.optim.RMSprop)
-    with pytest.raises(ValueError, match="unknown optimizer 'sgdd'.*SGD"):
+    with pytest.raises(ValueError, match="unknown optimizer 'sgdd'.*sgd"):
         build_optimizer({"name": "sgdd"}, params())
     cfg = build_scheduler({"name": "step", "step_size": 3, "interval": "step"}, o)
     assert isinstance(cfg["scheduler"], StepLR) and cfg["interval"] == "step"
@@ -122,11 +122,25 @@ def test_metric_objects_and_dict_batches(tmp_path):
     assert task._metrics["val"]["accuracy"] is not task._metrics["train"]["accuracy"]
 
 
-def test_binary_classification_with_bce(tmp_path):
+def test_bce_means_probabilities_and_a_task_refuses_it_on_logits():
+    """'bce' is BCELoss (PyTorch's meaning); the task's logits need 'bce_with_logits'."""
+    from ktrain.registry import LOSSES
+
+    assert LOSSES.get("bce") is nn.BCELoss
+    assert LOSSES.get("bce_with_logits") is nn.BCEWithLogitsLoss
+    with pytest.raises(ValueError, match="use 'bce_with_logits'"):
+        ClassificationTask(nn.Linear(2, 1), loss="bce")
+    assert ClassificationTask(nn.Linear(2, 1), loss="ce").loss_name == "cross_entropy"
+    assert RegressionTask(nn.Linear(2, 1), loss="mae").loss_name == "l1"
+    with pytest.raises(ValueError, match="not a regression loss 'cross_entropy'.*mse"):
+        RegressionTask(nn.Linear(2, 1), loss="cross_entropy")
+
+
+def test_binary_classification_with_bce_with_logits(tmp_path):
     rs = np.random.RandomState(0)
     x = rs.randn(200, 2).astype(np.float32)
     y = (x[:, :1] > 0).astype(np.float32)
-    task = ClassificationTask(nn.Linear(2, 1), loss="bce", metrics=("accuracy", "auroc"),
+    task = ClassificationTask(nn.Linear(2, 1), loss="bce_with_logits", metrics=("accuracy", "auroc"),
                               optimizer=dict(name="adam", lr=0.1))
     loader = DataLoader(TensorDataset(kt.tensor(x), kt.tensor(y)), batch_size=32)
     trainer = quiet(tmp_path, max_epochs=5)

@@ -514,7 +514,7 @@ def test_shape_mismatch_names_loss_and_shapes(tmp_path):
     x = kt.randn(16, 4)
     y = kt.randn(16)
     task = RegressionTask(nn.Linear(4, 1), optimizer=sgd())
-    with pytest.raises(ValueError, match=r"loss 'mse_loss' got model output of shape \(8, 1\) "
+    with pytest.raises(ValueError, match=r"loss 'mse' got model output of shape \(8, 1\) "
                                          r"and targets of shape \(8,\)"):
         quiet(tmp_path).fit(task, loader(x, y, 8))
     xc, yc = blobs(16)

@@ -98,17 +98,14 @@ def _hydra_message(exc):
     return text
 
 
-_GROUP_KINDS = {"model": "model", "data": "dataset", "transform": "transform",
-                "task": "task", "callback": "callback", "callbacks": "callback"}
-
-
 def _missing_plugin_hint(text):
-    """For Hydra's "Could not find 'model/textcnn'": which first-party plugin (not
-    installed, or Hydra would have found its conf/) provides that group option, and the
-    pip command that installs it; None when no known plugin does."""
+    """For Hydra's "Could not find 'model/textcnn'": which plugin provides that group
+    option, and the pip command that installs it; None when none is known to. An
+    installed plugin's conf/ is on Hydra's search path already, so the option is looked
+    for in the conf/ folders of a source checkout's first-party plugins (not installed)."""
     import re
 
-    from ..registry import KNOWN_PLUGINS, _install_hint, _known_plugin_for
+    from ..plugins import FIRST_PARTY, install_hint
 
     m = re.search(r"Could not find '([\w./-]+)/([\w.-]+)'", text)
     if not m:
@@ -117,20 +114,16 @@ def _missing_plugin_hint(text):
     if group in ("hydra/sweeper", "hydra/launcher"):
         return (f"the {option} {group.split('/')[1]} is a Hydra plugin that is not "
                 f'installed: pip install "ktrain[sweep]".')
-    found = _known_plugin_for(_GROUP_KINDS.get(group.split("/")[-1], group), option)
-    if found is None:  # not in the table: a source checkout's plugin conf/ folders
-        root = conf_dir().parent if conf_dir() is not None else None
-        for key, info in KNOWN_PLUGINS.items():
-            base = root / info["path"] if root is not None else None
-            if base is not None and base.is_dir() and \
-                    any(base.glob(f"*/conf/{group}/{option}.yaml")):
-                found = key, info
-                break
-    if found is None:
+    root = conf_dir().parent if conf_dir() is not None else None
+    if root is None:
         return None
-    key, info = found
-    return (f"'{group}/{option}' comes from the {key} plugin ({info['distribution']}), "
-            f"which is not installed: {_install_hint(key, info)}.")
+    for key, (dist, path, _) in FIRST_PARTY.items():
+        base = root / path
+        if base.is_dir() and \
+                any(base.glob(f"*/conf/{group}/{option}.yaml")):
+            return (f"'{group}/{option}' comes from the {key} plugin ({dist}), which is not "
+                    f"installed: {install_hint(key)}.")
+    return None
 
 
 def plugin_conf_dirs() -> list[Path]:

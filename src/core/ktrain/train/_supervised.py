@@ -5,7 +5,10 @@ Batches are ``(inputs, targets)`` (extra elements ignored) or dicts with an inpu
 (``target``/``targets``/``label``/``labels``/``y``). Inputs that are a dict (a collate
 returning ``({"input_ids": ..., "attention_mask": ...}, labels)``) are passed to the model
 as keyword arguments. Losses and metrics are given by
-name (or as objects); optimizers and schedulers by factory or by a config dict.
+name (or as objects); optimizers and schedulers by factory or by a config dict. Every
+name comes from a registry of :mod:`ktrain.registry` (``LOSSES``, ``METRICS``,
+``OPTIMIZERS``, ``SCHEDULERS``): a task accepts the losses and metrics tagged with its
+kind (``classification`` / ``regression``), aliases included (``ce``, ``acc``, ``mae``).
 """
 from __future__ import annotations
 
@@ -14,43 +17,32 @@ import re
 
 from .. import nn, optim
 from .._tensor import Tensor
-from ..metrics import (AUROC, Accuracy, F1Score, MeanAbsoluteError, MeanSquaredError, Metric,
-                       Precision, Recall)
-from ..nn import functional as F
+from ..metrics import AUROC, Metric
 from ..optim import lr_scheduler as _sched
+from ..registry import LOSSES, METRICS, OPTIMIZERS, SCHEDULERS, RegistryError
 from .task import Task
 
 __all__ = ["ClassificationTask", "RegressionTask", "build_optimizer", "build_scheduler"]
+
+#: the keys of a scheduler config that say when it steps, not how it is built
+SCHEDULE_KEYS = ("interval", "frequency", "monitor")
 
 _INPUT_KEYS = ("input", "inputs", "x", "image", "images", "features")
 _TARGET_KEYS = ("target", "targets", "label", "labels", "y")
 _STAGES = ("train", "val", "test")
 
 
-def _lookup(module, names, what, name):
-    """A class of ``module`` by case-insensitive name (``_``/``-`` ignored)."""
-    key = re.sub(r"[_\-\s]", "", str(name)).lower()
-    table = {n.lower(): getattr(module, n) for n in names}
-    for k in (key, key + "lr"):
-        if k in table:
-            return table[k]
-    raise ValueError(f"unknown {what} {name!r}; known: {', '.join(sorted(names))}")
-
-
 def build_optimizer(spec, params):
     """An optimizer from ``spec``: None (Adam, lr=1e-3), an Optimizer factory
-    ``f(params)``, a name, or a dict ``{'name': 'sgd', 'lr': 0.1, ...}``."""
+    ``f(params)``, a name, or a dict ``{'name': 'sgd', 'lr': 0.1, ...}`` (names from the
+    ``OPTIMIZERS`` registry; class names such as ``'Adam'`` match too)."""
     params = list(params)
-    names = [n for n in optim.__all__ if n not in ("Optimizer", "lr_scheduler", "swa_utils")]
     if spec is None:
         return optim.Adam(params, lr=1e-3)
-    if isinstance(spec, str):
-        return _lookup(optim, names, "optimizer", spec)(params)
-    if isinstance(spec, dict):
-        kw = dict(spec)
-        if "name" not in kw:
+    if isinstance(spec, (str, dict)):
+        if isinstance(spec, dict) and "name" not in spec and "_target_" not in spec:
             raise ValueError(f"an optimizer config dict needs a 'name', got {spec!r}")
-        return _lookup(optim, names, "optimizer", kw.pop("name"))(params, **kw)
+        return OPTIMIZERS.build(spec, params)
     if callable(spec):
         return spec(params)
     raise TypeError(f"optimizer must be None, a name, a dict or a factory f(params), got "
@@ -60,18 +52,15 @@ def build_optimizer(spec, params):
 def build_scheduler(spec, optimizer):
     """A scheduler config ``{'scheduler', 'interval', 'frequency', 'monitor'}`` from
     ``spec``: a factory ``f(optimizer)`` (returning a scheduler or such a dict) or a dict
-    ``{'name': 'steplr', 'step_size': 10, 'interval': 'epoch', 'monitor': ...}``.
-    ReduceLROnPlateau monitors 'val/loss' unless told otherwise."""
+    ``{'name': 'steplr', 'step_size': 10, 'interval': 'epoch', 'monitor': ...}`` (names
+    from the ``SCHEDULERS`` registry). ReduceLROnPlateau monitors 'val/loss' unless told
+    otherwise."""
     if isinstance(spec, dict) and "scheduler" not in spec:
         kw = dict(spec)
-        if "name" not in kw:
+        if "name" not in kw and "_target_" not in kw:
             raise ValueError(f"a scheduler config dict needs a 'name', got {spec!r}")
-        extra = {k: kw.pop(k) for k in ("interval", "frequency", "monitor", "name")
-                 if k in kw}
-        names = [n for n in _sched.__all__ if n != "LRScheduler"]
-        cfg = {"scheduler": _lookup(_sched, names, "scheduler", extra.pop("name"))(optimizer,
-                                                                                  **kw)}
-        cfg.update(extra)
+        extra = {k: kw.pop(k) for k in SCHEDULE_KEYS if k in kw}
+        cfg = {"scheduler": SCHEDULERS.build(kw, optimizer), **extra}
     elif isinstance(spec, dict):
         cfg = dict(spec)
     elif callable(spec):
@@ -126,19 +115,13 @@ class _Shaped:
 class _SupervisedTask(Task):
     """Shared machinery: loss with shape checks, metrics per stage, optimizers."""
 
-    _losses: dict = {}
-    _metric_names: tuple = ()
+    _kind = ""  # the registry tag of the losses and metrics this task computes
 
     def __init__(self, model, loss, metrics, optimizer, scheduler):
         super().__init__()
         self.model = model
         if isinstance(loss, str):
-            key = loss.lower()
-            if key not in self._losses:
-                raise ValueError(f"{type(self).__name__}: unknown loss {loss!r}; known: "
-                                 f"{', '.join(sorted(self._losses))} (or pass a loss module "
-                                 "or callable)")
-            self.loss_name = self._losses[key]
+            self.loss_name = self._registered(LOSSES, loss, "loss")
             self.loss_fn = None
         elif callable(loss):
             self.loss_name = type(loss).__name__ if isinstance(loss, nn.Module) else \
@@ -153,14 +136,41 @@ class _SupervisedTask(Task):
             {(m.lower() if isinstance(m, str) else _snake(type(m).__name__)): m
              for m in (metrics or ())}
         for spec in self._metric_specs.values():
-            if isinstance(spec, str) and spec.lower() not in self._metric_names:
-                raise ValueError(f"{type(self).__name__}: unknown metric {spec!r}; known: "
-                                 f"{', '.join(self._metric_names)} (or pass Metric objects)")
+            if isinstance(spec, str):
+                self._registered(METRICS, spec, "metric")
         self._metrics = {s: None for s in _STAGES}
         self._metric_shapes = {}  # stage -> [output shape, target shape] the metrics were made for
         self._pending_metric_states = {}
         self.optimizer_spec = optimizer
         self.scheduler_spec = scheduler
+
+    def _registered(self, registry, name, what):
+        """The canonical name of the ``registry`` entry ``name`` names, when it carries
+        this task's tag; a ValueError naming the entries that do otherwise."""
+        try:
+            entry = registry.entry(name.lower())
+        except RegistryError:
+            entry = None
+        if entry is not None and self._kind in entry.tags:
+            return entry.name
+        if entry is not None and entry.name == "bce" and what == "loss":
+            raise ValueError(f"{type(self).__name__}: loss 'bce' is BCELoss, which expects "
+                             "probabilities, but the task gives the loss the model's "
+                             "logits: use 'bce_with_logits' (BCEWithLogitsLoss), or pass "
+                             "ktrain.nn.BCELoss() as the loss if the model ends in a sigmoid")
+        mine = ", ".join(registry._with_aliases(n) for n in registry.tagged(self._kind))
+        alt = "a loss module or callable" if what == "loss" else "Metric objects"
+        why = "unknown" if entry is None else f"not a {self._kind}"
+        raise ValueError(f"{type(self).__name__}: {why} {what} {name!r}; known: {mine} (or "
+                         f"pass {alt})")
+
+    def _criterion(self):
+        """The registry's loss module of ``loss_name`` (built on first use, kept out of
+        the task's submodules so that its state_dict is the model's)."""
+        crit = self.__dict__.get("_criterion_module")
+        if crit is None:
+            crit = self.__dict__["_criterion_module"] = LOSSES.build(self.loss_name)
+        return crit
 
     def forward(self, x):
         # a dict of inputs ({"input_ids": ..., "attention_mask": ...}) is given as keywords
@@ -317,10 +327,13 @@ class ClassificationTask(_SupervisedTask):
     """Supervised classification of ``model``'s logits.
 
     Args:
-        model: maps inputs to logits ``(N, C, ...)`` (or ``(N, ...)`` with loss 'bce').
-        loss: 'cross_entropy' (class indices or class probabilities as targets), 'nll'
-            (model outputs log-probabilities), 'bce' (binary/multilabel logits), or a loss
-            Module/callable ``loss(output, target)``.
+        model: maps inputs to logits ``(N, C, ...)`` (or ``(N, ...)`` with loss
+            'bce_with_logits').
+        loss: a ``LOSSES`` entry tagged ``classification``: 'cross_entropy' or 'ce' (class
+            indices or class probabilities as targets), 'nll' (model outputs
+            log-probabilities), 'bce_with_logits' (binary/multilabel logits), or a loss
+            Module/callable ``loss(output, target)``. 'bce' is ``BCELoss`` (it expects
+            probabilities) and is refused with a message: use 'bce_with_logits'.
         metrics: names ('accuracy', 'precision', 'recall', 'f1', 'auroc'; macro-averaged
             over classes), ``ktrain.metrics.Metric`` objects, or a dict name -> either.
             Each is accumulated exactly over an epoch and logged as ``train/<name>``,
@@ -335,11 +348,7 @@ class ClassificationTask(_SupervisedTask):
     ``predict_step`` returns probabilities (softmax; sigmoid for 'bce').
     """
 
-    _losses = {"cross_entropy": "cross_entropy", "ce": "cross_entropy", "nll": "nll_loss",
-               "nll_loss": "nll_loss", "bce": "bce_with_logits",
-               "bce_with_logits": "bce_with_logits",
-               "binary_cross_entropy_with_logits": "bce_with_logits"}
-    _metric_names = ("accuracy", "acc", "precision", "recall", "f1", "f1_score", "auroc")
+    _kind = "classification"
 
     def __init__(self, model, loss="cross_entropy", metrics=("accuracy",), optimizer=None,
                  scheduler=None, num_classes=None, label_smoothing=0.0):
@@ -350,6 +359,15 @@ class ClassificationTask(_SupervisedTask):
     @property
     def _binary(self):
         return self.loss_name == "bce_with_logits"
+
+    def _criterion(self):
+        crit = self.__dict__.get("_criterion_module")
+        if crit is None or (self.loss_name == "cross_entropy" and
+                            crit.label_smoothing != self.label_smoothing):
+            kw = {"label_smoothing": self.label_smoothing} \
+                if self.loss_name == "cross_entropy" else {}
+            crit = self.__dict__["_criterion_module"] = LOSSES.build(self.loss_name, **kw)
+        return crit
 
     def _check_shapes(self, out, y):
         if not isinstance(out, Tensor) or not isinstance(y, Tensor):
@@ -368,16 +386,13 @@ class ClassificationTask(_SupervisedTask):
                                  f"num_classes={self.num_classes}")
 
     def _builtin_loss(self, out, y):
-        if self.loss_name == "cross_entropy":
-            return F.cross_entropy(out, y, label_smoothing=self.label_smoothing)
-        if self.loss_name == "nll_loss":
-            return F.nll_loss(out, y)
-        return F.binary_cross_entropy_with_logits(out, y.to(out.dtype) if not
-                                                  y.is_floating_point() else y)
+        if self._binary and not y.is_floating_point():
+            y = y.to(out.dtype)
+        return self._criterion()(out, y)
 
     def _predict(self, out):
         return out.sigmoid() if self._binary else \
-            (out.exp() if self.loss_name == "nll_loss" else F.softmax(out, dim=1))
+            (out.exp() if self.loss_name == "nll" else out.softmax(dim=1))
 
     def _metric_inputs(self, out, y):
         if self._binary:  # probabilities: thresholds apply to them, not to logits
@@ -393,13 +408,10 @@ class ClassificationTask(_SupervisedTask):
                 {"task": "multilabel", "num_labels": int(out.shape[1])}
         else:
             kw = {"task": "multiclass", "num_classes": int(self.num_classes or out.shape[1])}
-        avg = {} if kw["task"] == "binary" else {"average": "macro"}
-        if name in ("accuracy", "acc"):
-            return Accuracy(**kw)
-        if name == "auroc":
-            return AUROC(**kw)
-        cls = {"precision": Precision, "recall": Recall, "f1": F1Score, "f1_score": F1Score}[name]
-        return cls(**kw, **avg)
+        entry = METRICS.entry(name)
+        if kw["task"] != "binary" and "macro" in entry.tags:
+            kw["average"] = "macro"
+        return METRICS.get(entry.name)(**kw)
 
 
 class RegressionTask(_SupervisedTask):
@@ -407,19 +419,16 @@ class RegressionTask(_SupervisedTask):
 
     Args:
         model: maps inputs to predictions of the targets' shape.
-        loss: 'mse', 'l1' (or 'mae'), 'smooth_l1', 'huber', or a loss Module/callable.
-        metrics: 'mse', 'rmse', 'mae', Metric objects, or a dict name -> either; logged as
+        loss: a ``LOSSES`` entry tagged ``regression``: 'mse', 'l1' (or 'mae'),
+            'smooth_l1', 'huber', or a loss Module/callable.
+        metrics: ``METRICS`` entries tagged ``regression`` ('mse', 'rmse', 'mae'), Metric objects, or a dict name -> either; logged as
             ``<stage>/<name>`` at epoch end, the loss as ``<stage>/loss``.
         optimizer, scheduler: as for :class:`ClassificationTask`.
 
     Integer targets are converted to float32; ``predict_step`` returns the outputs.
     """
 
-    _losses = {"mse": "mse_loss", "mse_loss": "mse_loss", "l1": "l1_loss", "mae": "l1_loss",
-               "l1_loss": "l1_loss", "smooth_l1": "smooth_l1_loss",
-               "smooth_l1_loss": "smooth_l1_loss", "huber": "huber_loss",
-               "huber_loss": "huber_loss"}
-    _metric_names = ("mse", "rmse", "mae")
+    _kind = "regression"
 
     def __init__(self, model, loss="mse", metrics=("mse", "mae"), optimizer=None,
                  scheduler=None):
@@ -441,14 +450,10 @@ class RegressionTask(_SupervisedTask):
             raise self._mismatch(out, y, f"expected the same shape{hint}")
 
     def _builtin_loss(self, out, y):
-        return getattr(F, self.loss_name)(out, y)
+        return self._criterion()(out, y)
 
     def _metric_inputs(self, out, y):
         return out.float(), y
 
     def _make_metric(self, name, out, y):
-        if name == "mse":
-            return MeanSquaredError()
-        if name == "rmse":
-            return MeanSquaredError(squared=False)
-        return MeanAbsoluteError()
+        return METRICS.get(METRICS.resolve_name(name))()

@@ -18,17 +18,21 @@ ModelCheckpoint with a ``monitor`` when one exists, else ``checkpoints/last.ckpt
 explicitly. Given a checkpoint file instead of a run directory, that file is used and
 the run directory is two levels up (``<run>/checkpoints/x.ckpt``).
 
-Prediction input readers: :data:`PREDICT_READERS` maps a lower-case file extension
+Prediction input readers: the registry :data:`~ktrain.registry.PREDICT_READERS` maps a
+lower-case file extension
 (``'.npy'``) to ``reader(path, context) -> array`` returning a batch of samples
 (``(n, *sample_shape)``; one sample of exactly ``sample_shape`` is accepted too).
 ``context`` is a :class:`PredictContext` (``run``: the RunConfig, ``dataset``: the
 run's validation/training dataset or None, ``sample_shape``: the shape of one input
 sample or None). The core reads ``.npy`` (one sample or a batch) and ``.csv`` (one
 sample per row of numbers, an optional header row). A plugin adds formats in its
-``register()``::
+``register(registries)``, as it adds its other components::
 
-    from ktrain.train.evaluate import register_reader
-    register_reader(".png", read_png)           # or PREDICT_READERS[".png"] = read_png
+    registries.predict_readers.register(".png", read_png)
+    registries.predict_readers.register(".tok", read_tok, tags=("batched",))
+    registries.grid_writers.register(".png", write_grid)
+
+(:func:`register_reader` / :func:`register_grid_writer` are thin wrappers over them.)
 
 Errors a user can fix (missing run directory, checkpoint or config.yaml, an unsupported
 extension, inputs of the wrong shape, an unknown split) raise
@@ -41,6 +45,7 @@ import io
 import math
 import os
 from collections.abc import Callable
+from collections.abc import Set as AbcSet
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,6 +53,8 @@ from typing import Any
 import numpy as np
 
 from ..config import ConfigError, RunConfig
+from ..registry import GRID_WRITERS as _GRID_WRITERS
+from ..registry import PREDICT_READERS as _PREDICT_READERS
 from ..serialization import json_dumps
 
 __all__ = [
@@ -122,14 +129,38 @@ def _read_csv(path, context: PredictContext):
     return arr
 
 
-#: Extension (lower case, with the dot) -> ``reader(path, context) -> array`` (a batch).
-#: The key ``":text"`` holds the reader of literal (non-file) inputs, if any.
-PREDICT_READERS: dict[str, Callable] = {".npy": _read_npy, ".csv": _read_csv}
-#: Extensions whose readers return ready batches (no sample-shape check, dtype kept).
-BATCHED_READERS: set[str] = set()
-#: Extension -> ``writer(records, path, context) -> Path`` for ``predict --grid``.
-GRID_WRITERS: dict[str, Callable] = {}
+#: lower-case extension -> ``reader(path, context) -> array`` (a batch); ``":text"``
+#: holds the reader of literal (non-file) inputs, if any. A registry (see ktrain.registry).
+PREDICT_READERS = _PREDICT_READERS
+#: extension -> ``writer(records, path, context) -> Path`` for ``predict --grid``.
+GRID_WRITERS = _GRID_WRITERS
 LITERAL = ":text"
+
+
+class _Tagged(AbcSet):
+    """The names of a registry's entries carrying a tag, read live (``".wav" in
+    BATCHED_READERS``)."""
+
+    def __init__(self, registry, tag):
+        self._registry, self._tag = registry, tag
+
+    def __contains__(self, name):
+        e = self._registry.entries().get(name)
+        return e is not None and self._tag in e.tags
+
+    def __iter__(self):
+        return iter(self._registry.tagged(self._tag))
+
+    def __len__(self):
+        return len(self._registry.tagged(self._tag))
+
+    def __repr__(self):
+        return repr(set(self))
+
+
+#: Extensions whose readers return ready batches (no sample-shape check, dtype kept):
+#: the readers registered with the tag ``"batched"``.
+BATCHED_READERS = _Tagged(PREDICT_READERS, "batched")
 
 
 def _ext(ext: str) -> str:
@@ -144,25 +175,21 @@ def register_reader(ext: str, reader: Callable, override: bool = False,
     literal inputs (``ext=":text"``: an input that is not an existing path is given to
     the reader as a ``str``). ``batched=True``: the reader returns a ready batch of any
     shape and dtype (token ids ...): no check against the dataset's sample shape, and
-    inputs of different shapes run as separate batches."""
+    inputs of different shapes run as separate batches. A thin wrapper over
+    ``PREDICT_READERS.register`` (plugins register through their ``registries``)."""
     ext = _ext(ext)
-    if ext in PREDICT_READERS and not override and PREDICT_READERS[ext] is not reader:
-        raise ValueError(f"a predict reader for {ext!r} is already registered "
-                         "(override=True replaces it)")
-    PREDICT_READERS[ext] = reader
-    (BATCHED_READERS.add if batched else BATCHED_READERS.discard)(ext)
+    same = ext in PREDICT_READERS and PREDICT_READERS.entries()[ext].target is reader
+    PREDICT_READERS.register(ext, reader, override=override or same,
+                             tags=("batched",) if batched else ())
     return reader
 
 
 def register_grid_writer(ext: str, writer: Callable, override: bool = False) -> Callable:
     """Add the ``predict --grid`` writer for inputs ending in ``ext``:
     ``writer(records, path, context) -> Path`` draws the inputs of ``records`` (the
-    prediction dicts of those inputs) with their predicted labels into ``path``."""
-    ext = _ext(ext)
-    if ext in GRID_WRITERS and not override and GRID_WRITERS[ext] is not writer:
-        raise ValueError(f"a predict grid writer for {ext!r} is already registered "
-                         "(override=True replaces it)")
-    GRID_WRITERS[ext] = writer
+    prediction dicts of those inputs) with their predicted labels into ``path``. A thin
+    wrapper over ``GRID_WRITERS.register``."""
+    GRID_WRITERS.register(_ext(ext), writer, override=override)
     return writer
 
 
@@ -377,7 +404,7 @@ def collect_inputs(inputs, readers=None) -> list:
             if p.suffix.lower() not in readers:
                 raise ConfigError(f"{p}: unsupported input extension {p.suffix or '(none)'!r}; "
                                   f"supported: {', '.join(exts)} (plugins add "
-                                  "more through ktrain.train.evaluate.register_reader)")
+                                  "more through the predict_readers registry)")
             files.append(p)
         elif LITERAL in readers and not _path_like(str(item), readers):
             files.append(str(item))
@@ -553,7 +580,7 @@ def write_grids(records, files, path, context) -> list[Path]:
     missing = set()
     for r in records:
         kind = kinds.get(r["input"], "")
-        writer = GRID_WRITERS.get(kind)
+        writer = GRID_WRITERS[kind] if kind in GRID_WRITERS else None
         if writer is None:
             missing.add(kind)
             continue

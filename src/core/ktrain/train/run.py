@@ -22,6 +22,7 @@ import contextlib
 
 import datetime as _dt
 import functools
+import inspect
 import os
 import warnings
 from pathlib import Path
@@ -149,14 +150,27 @@ def _user_error(what, exc):
 
 def _build_dataset(data_cfg: dict, split: str):
     cfg = {k: v for k, v in data_cfg.items() if k not in _LOADER_KEYS}
+    if "split" not in data_cfg and not _takes_split(cfg):
+        if split != "train":  # a dataset without splits: no validation set
+            return None
+        return DATASETS.build(cfg)
+    return DATASETS.build({**cfg, "split": split})
+
+
+def _takes_split(cfg) -> bool:
+    """Whether the dataset builder of ``cfg`` accepts a ``split`` argument (its
+    signature; a ``**kwargs`` builder is given one)."""
+    if "_target_" in cfg:
+        from ..registry import _resolve_target
+
+        target = _resolve_target(cfg["_target_"], "dataset")
+    else:
+        target = DATASETS.get(cfg.get("name"))
     try:
-        return DATASETS.build({**cfg, "split": split})
-    except RegistryError as e:
-        if "split" in str(e) and "split" not in data_cfg:
-            if split != "train":  # a dataset without splits: no validation set
-                return None
-            return DATASETS.build(cfg)
-        raise
+        params = inspect.signature(target).parameters.values()
+    except (TypeError, ValueError):
+        return True
+    return any(p.name == "split" or p.kind == p.VAR_KEYWORD for p in params)
 
 
 def make_loader(ds, data: dict, train: bool):
@@ -303,13 +317,23 @@ def _check_train_batches(loader, run: RunConfig):
 
 
 def _registry_optimizer(cfg, params):
-    return OPTIMIZERS.build(dict(cfg), params=params)
+    """The optimizer of the ``optim:`` section (built once, by the task at fit time)."""
+    try:
+        return OPTIMIZERS.build(dict(cfg), params)
+    except Exception as e:  # noqa: BLE001 - a bad value of the user's config
+        raise _user_error(f"optimizer (optim: {cfg!r})", e) from None
 
 
 def _registry_scheduler(cfg, optimizer):
+    """The scheduler config of the ``sched:`` section for the task."""
+    from ._supervised import SCHEDULE_KEYS
+
     kw = dict(cfg)
-    extra = {k: kw.pop(k) for k in ("interval", "frequency", "monitor") if k in kw}
-    return {"scheduler": SCHEDULERS.build(kw, optimizer), **extra}
+    extra = {k: kw.pop(k) for k in SCHEDULE_KEYS if k in kw}
+    try:
+        return {"scheduler": SCHEDULERS.build(kw, optimizer), **extra}
+    except Exception as e:  # noqa: BLE001
+        raise _user_error(f"scheduler (sched: {cfg!r})", e) from None
 
 
 def _optimizer_spec(run: RunConfig):
@@ -324,38 +348,24 @@ def _sched_spec(run: RunConfig):
 
 
 def _check_optim(model, opt_spec, sched_spec):
-    """Dry-build the optimizer and scheduler (on throwaway instances) so that unknown names
-    and bad arguments are reported before training; returns the specs to give the task
-    (a registry-backed factory when only the registry knows the name, e.g. a plugin's)."""
-    from ._supervised import build_optimizer, build_scheduler
-
-    def known_to_engine(build, spec, *args):
-        if "_target_" in spec:
-            return False, None
-        try:
-            return True, build(dict(spec), *args)
-        except ValueError as e:
-            if str(e).startswith("unknown "):
-                return False, None
-            raise
+    """Check the optimizer and scheduler names and arguments through the registries
+    (signatures only: nothing is built), so that mistakes are reported before training;
+    returns the factories the task builds them with, once."""
+    from ._supervised import SCHEDULE_KEYS
 
     try:
-        ok, opt = known_to_engine(build_optimizer, opt_spec, model.parameters())
-        if not ok:
-            opt_spec = functools.partial(_registry_optimizer, opt_spec)
-            opt = opt_spec(list(model.parameters()))
+        OPTIMIZERS.check(opt_spec, model.parameters())
     except Exception as e:  # noqa: BLE001
         raise _user_error(f"optimizer (optim: {opt_spec!r})", e) from None
+    opt_factory = functools.partial(_registry_optimizer, opt_spec)
     if sched_spec is None:
-        return opt_spec, None
+        return opt_factory, None
     try:
-        ok, _ = known_to_engine(build_scheduler, sched_spec, opt)
-        if not ok:
-            sched_spec = functools.partial(_registry_scheduler, sched_spec)
-            sched_spec(opt)
+        SCHEDULERS.check({k: v for k, v in sched_spec.items() if k not in SCHEDULE_KEYS},
+                         None)  # the optimizer's place: a signature check needs no value
     except Exception as e:  # noqa: BLE001
         raise _user_error(f"scheduler (sched: {sched_spec!r})", e) from None
-    return opt_spec, sched_spec
+    return opt_factory, functools.partial(_registry_scheduler, sched_spec)
 
 
 def _build_task(run: RunConfig, model):
