@@ -19,7 +19,7 @@ CORE = SRC / "core" / "ktrain"
 
 # rank of each unit of the core: a module may import units of its own rank or lower
 RANKS = {
-    "_backend": 0, "_threads": 0,
+    "_backend": 0, "_threads": 0, "_moved": 0,  # _moved: a finder that names modules as text
     "autograd": 1, "utils.hooks": 1, "utils": 1,  # utils/__init__ loads its parts lazily
     "backends": 1,
     "_tensor": 2, "_tensor_str": 2,
@@ -31,6 +31,7 @@ RANKS = {
     "optim": 8,
     "ao": 9, "jit": 9, "onnx": 9, "compile": 9,
     "registry": 10, "plugins": 10, "config": 10, "target_policy": 10, "_core_components": 10,
+    "_targets": 10,
     "datasets": 10, "models": 10,
     "distributed": 11,
     "train": 12,

@@ -5,6 +5,11 @@
   :func:`~ktrain.amp.autocast_mode.cast_inputs` hook that ops call;
 * :class:`GradScaler`: dynamic loss scaling, so float16 gradients neither underflow nor
   corrupt the parameters when they overflow.
+
+Layer: above ``_tensor`` and ``autograd``, below ``ops`` (ops consult ``cast_inputs``).
+Autocast is off during backward (backward ops run in their forward's dtypes) through the
+pair it registers with ``autograd.engine.register_backward_bracket``: the engine does not
+import amp.
 """
 from .autocast_mode import (autocast, clear_autocast_cache, get_autocast_dtype,
                             is_autocast_available, is_autocast_cache_enabled, is_autocast_enabled,

@@ -1,4 +1,9 @@
-"""Automatic differentiation: the engine, grad modes, custom Functions and checks."""
+"""Automatic differentiation: the engine, grad modes, custom Functions, checks and hook handles.
+
+Layer: above ``_backend``/``_threads`` only; the Tensor class reaches it through ``function.Tensor`` (a
+slot ``_tensor`` fills) and layers above change how backward runs through
+``engine.register_backward_bracket`` (amp suspends autocast that way).
+"""
 from . import graph  # noqa: F401
 from .engine import backward, grad
 from .function import Function, FunctionCtx, once_differentiable
