@@ -30,6 +30,7 @@ from .random import (Generator, bernoulli, default_generator, get_rng_state,  # 
 from .serialization import load, save  # noqa: E402,F401
 from ._threads import get_num_threads, set_num_threads  # noqa: E402,F401
 from . import fft  # noqa: E402,F401  (complex results as a trailing (real, imag) dim)
+from . import _moved  # noqa: E402,F401  (ktrain.train.run ... -> ktrain.app.*, old paths kept)
 from .ops.spectral import (bartlett_window, blackman_window, hamming_window,  # noqa: E402,F401
                            hann_window, istft, stft)
 

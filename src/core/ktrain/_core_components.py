@@ -105,5 +105,5 @@ _core(TASKS, {"classification": "ktrain.train:ClassificationTask",
 _core(MODELS, {"mlp": "ktrain.models:MLP", "tiny_cnn": "ktrain.models:TinyCNN"})
 _core(DATASETS, {"synthetic_classification": "ktrain.datasets:synthetic_classification",
                  "synthetic_regression": "ktrain.datasets:synthetic_regression"})
-_E = "ktrain.train.evaluate:"
+_E = "ktrain.app.readers:"
 _core(PREDICT_READERS, {".npy": _E + "_read_npy", ".csv": _E + "_read_csv"})

@@ -19,7 +19,7 @@ may name:
 * anything at all with ``--trust-config`` (``TargetPolicy(trust=True)``).
 
 The dotted string is checked before anything is imported, and the object it resolves to
-is checked again: ``ktrain.train.run.os.system`` is ``os.system`` and is refused.
+is checked again: ``ktrain.app.run.os.system`` is ``os.system`` and is refused.
 
 A run directory that is *opened* (``eval``, ``predict``, ``generate``, ``fit --resume``,
 and ``export``/``serve`` when they come) does not get the ``allow_targets`` recorded in
@@ -69,8 +69,8 @@ _MODULE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
 #: names, write files or run commands.
 MACHINERY = ("ktrain.registry", "ktrain.plugins", "ktrain.target_policy", "ktrain.config",
              "ktrain.cli", "ktrain.serialization", "ktrain.train.checkpoint",
-             "ktrain.train.run", "ktrain.train.evaluate", "ktrain.train.sweep",
-             "ktrain._backend", "ktrain._threads")
+             "ktrain.app", "ktrain.train.run", "ktrain.train.evaluate", "ktrain.train.sweep",
+             "ktrain._targets", "ktrain._moved", "ktrain._backend", "ktrain._threads")
 #: modules whose plain functions are tensor functions (creation, ops, functional, init).
 TENSOR_FUNCTIONS = ("ktrain.creation", "ktrain.random", "ktrain.ops", "ktrain.fft",
                     "ktrain.nn.functional", "ktrain.nn.init")

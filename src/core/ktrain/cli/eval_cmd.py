@@ -1,5 +1,5 @@
 """``ktrain eval`` and ``ktrain predict``: evaluate a trained run on its validation/test
-split, or run its model on input files (library: :mod:`ktrain.train.evaluate`).
+split, or run its model on input files (library: :mod:`ktrain.app.evaluation`).
 
 Exit codes as for ``fit``: 0 success; 2 a user error (missing run directory, checkpoint
 or config.yaml, bad override, unsupported input extension, inputs of the wrong shape),
@@ -60,7 +60,7 @@ def eval_cmd(
     Prints a metrics table and writes eval_<split>.json in the run directory.
     """
     from ..config import ConfigError
-    from ..train.evaluate import evaluate_run
+    from ..app.evaluation import evaluate_run
 
     if split not in ("val", "test"):
         _fail(ConfigError(f"--split must be 'val' or 'test', got {split!r}"), debug)
@@ -116,7 +116,7 @@ def predict_cmd(
     Example: [bold]ktrain predict outputs/mlp_synthetic/2026-01-01_12-00-00_000000
     samples.npy rows.csv --top-k 3 --output preds.json[/bold]
     """
-    from ..train.evaluate import predict_run, write_predictions
+    from ..app.evaluation import predict_run, write_predictions
 
     try:
         records = predict_run(run, inputs, top_k=top_k, ckpt=ckpt, grid=grid,

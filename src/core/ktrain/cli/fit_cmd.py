@@ -1,5 +1,6 @@
 """``ktrain fit`` and ``ktrain config``: compose a YAML config with Hydra overrides,
-validate it, then train it (``fit``) or print it (``config``).
+validate it, then train it (``fit``) or print it (``config``): parse the arguments,
+call :func:`ktrain.app.fit` / :func:`ktrain.app.config_yaml`, map errors to exit codes.
 
 Exit codes: 0 success; 2 a user error (missing file, bad YAML, unknown group option, bad
 override, validation problems, unknown component names, bad component arguments), shown
@@ -95,35 +96,6 @@ _TRUST_HELP = ("Build whatever _target_ the run's config names (its recorded "
                "_target_ can run any code.")
 
 
-def _compose(config_file, overrides, allow_targets=(), trust_config=False, resume=None):
-    """``(cfg, run, policy)``: the composed and validated config and the target policy
-    to build it under. A fresh run honours the config's ``allow_targets`` (plus
-    ``--allow-target``, both recorded in ``run.allow_targets``); a resumed one is a run
-    directory being opened, so only ``--allow-target``/``--trust-config`` count."""
-    from ..config import compose_config, validate
-    from ..target_policy import TargetPolicy, policy_for_run_dir, valid_modules
-
-    extra = valid_modules(allow_targets, "--allow-target")
-    cfg = compose_config(config_file, list(overrides or ()))
-    resume = resume or cfg.get("resume")
-    if resume:
-        policy = policy_for_run_dir(extra, trust_config, run_dir=f"--resume {resume}")
-    else:
-        policy = TargetPolicy(allow=extra, trust=bool(trust_config))
-    run = validate(cfg, target_policy=policy)
-    run.allow_targets = list(dict.fromkeys([*run.allow_targets, *extra]))
-    return cfg, run, policy
-
-
-def _remove_if_empty(dirs) -> None:
-    """Remove the directories ``dirs`` (innermost first) this command created, if empty."""
-    for d in dirs:
-        try:
-            d.rmdir()  # only an empty directory
-        except OSError:
-            return
-
-
 def fit(
     config_file: Annotated[str, typer.Argument(
         metavar="CONFIG", help="A YAML config file (in conf/ or anywhere).")],
@@ -153,45 +125,28 @@ def fit(
     The run directory is outputs/<experiment>/<YYYY-mm-dd_HH-MM-SS_ffffff>/ with
     config.yaml, overrides.yaml, metrics (CSV, JSONL), plots and checkpoints/.
     """
-    from ..train.run import new_run_dir, resolve_resume, run_from_config
+    from ..app import RunInterrupted
+    from ..app import fit as app_fit
 
     overrides = list(overrides or ())
     try:
-        _, run, policy = _compose(config_file, overrides, allow_target or (), trust_config,
-                                  resume)
-        resume = resume or run.resume
-        run_dir, ckpt = resolve_resume(resume, output_dir, run.experiment)
-        created = []
-        if run_dir is None:
-            base = Path(output_dir) / str(run.experiment)
-            created = [] if base.exists() else [base]
-            run_dir = new_run_dir(output_dir, run.experiment)
-            created.insert(0, run_dir)
-    except typer.Exit:
-        raise
-    except Exception as e:  # noqa: BLE001
-        _fail(e, debug)
-    try:
-        try:
-            metrics = run_from_config(run, run_dir, overrides=overrides, resume=ckpt,
-                                      enable_progress_bar=False if quiet else None,
-                                      target_policy=policy)
-        except BaseException:
-            _remove_if_empty(created)  # a run that failed before writing anything: no trace
-            raise
-    except KeyboardInterrupt:
+        res = app_fit(config_file, overrides, resume=resume, output_dir=output_dir,
+                      allow_targets=allow_target or (), trust_config=trust_config,
+                      enable_progress_bar=False if quiet else None)
+    except RunInterrupted as e:
         typer.echo(f"Interrupted; resume with: ktrain fit {config_file} "
-                   f"{' '.join(overrides)} --resume {run_dir}".replace("  ", " "), err=True)
+                   f"{' '.join(overrides)} --resume {e.run_dir}".replace("  ", " "), err=True)
         raise typer.Exit(130) from None
     except Exception as e:  # noqa: BLE001
         _fail(e, debug)
     # the progress bar has already printed the final and test metrics as tables: the
     # plain list is only for runs without it (trainer.enable_progress_bar=false)
-    if not quiet and metrics and not run.trainer.enable_progress_bar:
+    metrics = res.metrics
+    if not quiet and metrics and not res.run.trainer.enable_progress_bar:
         width = max(len(k) for k in metrics)
         for k in sorted(metrics):
             typer.echo(f"{k:<{width}}  {metrics[k]:.6g}")
-    typer.echo(str(run_dir))
+    typer.echo(str(res.run_dir))
 
 
 def config(
@@ -209,11 +164,10 @@ def config(
 
     Example: [bold]ktrain config conf/mlp_synthetic.yaml optim=adam trainer=fast[/bold]
     """
-    from ..config import to_yaml
+    from ..app import config_yaml
 
     try:
-        _, run, _ = _compose(config_file, overrides, allow_target or ())
-        text = to_yaml(run)
+        text = config_yaml(config_file, overrides, allow_target or ())
     except Exception as e:  # noqa: BLE001
         _fail(e, debug)
     if not quiet and sys.stdout.isatty():

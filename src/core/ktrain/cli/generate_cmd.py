@@ -44,9 +44,9 @@ def load_generator(run, ckpt="auto", overrides=(), device="cpu", *, allow_target
     the model with the checkpoint's weights, in eval mode, and the run's dataset
     (val split, else train) whose ``encode``/``decode`` map text to ids and back.
     ``allow_targets``/``trust_config``: which ``_target_`` s of the run's config may be
-    built (:func:`ktrain.train.evaluate.open_run`)."""
+    built (:func:`ktrain.app.evaluation.open_run`)."""
     from ..target_policy import use_policy
-    from ..train.evaluate import choose_checkpoint, open_run, resolve_run
+    from ..app.evaluation import choose_checkpoint, open_run, resolve_run
 
     run_dir, given = resolve_run(run)
     ckpt_path = given if given is not None else choose_checkpoint(run_dir, ckpt)
@@ -61,8 +61,8 @@ def _build_generator(cfg, run_dir, ckpt_path, device):
     from ..config import ConfigError
     from ..registry import MODELS
     from ..train.checkpoint import load_checkpoint
-    from ..train.evaluate import _dataset
-    from ..train.run import _user_error
+    from ..app.evaluation import _dataset
+    from ..app.run import _user_error
 
     try:
         model = MODELS.build(cfg.model.to_dict())

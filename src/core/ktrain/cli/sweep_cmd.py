@@ -59,7 +59,7 @@ def sweep(
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
     from ..config import ConfigError
-    from ..train.sweep import run_sweep
+    from ..app.multirun import run_sweep
 
     swept, fixed = [], []
     try:

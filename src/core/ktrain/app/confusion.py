@@ -1,7 +1,7 @@
 """The confusion matrix of a trained classifier, as CSV and PNG (written at the end of
 ``ktrain fit`` for classification runs).
 
-    from ktrain.train.confusion import confusion_matrix, write_confusion_matrix
+    from ktrain.app.confusion import confusion_matrix, write_confusion_matrix
     cm = confusion_matrix(task, loader)                 # (C, C) int64, rows = targets
     write_confusion_matrix(cm, "runs/x", classes=ds.classes, title="test")
 
@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from .. import autograd
-from ._data import move_batch
-from ._supervised import ClassificationTask, _split
+from ..train._data import move_batch
+from ..train._supervised import ClassificationTask, _split
 
 __all__ = ["confusion_matrix", "write_confusion_matrix"]
 
@@ -80,7 +80,7 @@ def write_confusion_matrix(cm, out_dir, classes=None, title: str = "",
         w.writerow([name] + [int(v) for v in row])
     paths = [out_dir / f"{stem}.csv"]
     paths[0].write_text(buf.getvalue(), encoding="utf-8")
-    from ._matplotlib import PlotsNotInstalled, agg_figure, notify_skipped
+    from ..train._matplotlib import PlotsNotInstalled, agg_figure, notify_skipped
 
     try:
         Figure, FigureCanvasAgg = agg_figure()

@@ -1,6 +1,6 @@
 """Hyper-parameter sweeps: a real Hydra multirun of ``run_from_config`` jobs, summarised.
 
-    from ktrain.train.sweep import run_sweep
+    from ktrain.app.multirun import run_sweep
     result = run_sweep("conf/mlp_synthetic.yaml", ["optim.lr=0.01,0.1", "seed=range(2)"],
                        fixed=["trainer=fast"], monitor="val/accuracy", mode="max")
     result.sweep_dir, result.rows      # ranked rows; summary.csv and a PNG in sweep_dir
@@ -327,7 +327,7 @@ def summarise(sweep_dir, monitor="val/accuracy", mode="max", params=None) -> Swe
     res = SweepResult(sweep_dir, monitor, mode, list(params), rows)
     if rows:
         res.csv_path = _write_csv(res)
-        from ._matplotlib import PlotsNotInstalled, notify_skipped
+        from ..train._matplotlib import PlotsNotInstalled, notify_skipped
 
         try:
             res.plot_path = _plot(res)
@@ -361,7 +361,7 @@ def _plot(res: SweepResult):
     ok = [r for r in res.rows if r["status"] == "ok" and _finite(r.get("metric"))]
     if not ok or not res.params:
         return None
-    from ._matplotlib import agg_figure
+    from ..train._matplotlib import agg_figure
 
     Figure, FigureCanvasAgg = agg_figure("the sweep's summary.png")  # no pyplot: no global
     n = len(res.params)                                               # backend switch
