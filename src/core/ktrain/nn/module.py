@@ -13,7 +13,8 @@ from collections import OrderedDict, namedtuple
 from .. import _backend as B
 from .._tensor import Tensor
 from ..autograd.grad_mode import no_grad
-from ..utils.hooks import RemovableHandle
+from ..autograd.hooks import RemovableHandle
+from . import _state_dict
 from .parameter import Buffer, Parameter
 
 __all__ = ["Module", "register_module_forward_hook", "register_module_forward_pre_hook"]
@@ -494,45 +495,8 @@ class Module:
         for hook in self._load_state_dict_pre_hooks.values():
             hook(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
                  error_msgs)
-        persistent = {k: v for k, v in self._buffers.items()
-                      if k not in self._non_persistent_buffers_set}
-        # as in PyTorch, a None entry (Linear(bias=False).bias) is not part of the state
-        local = {k: v for k, v in itertools.chain(self._parameters.items(), persistent.items())
-                 if v is not None}
-        for name, param in local.items():
-            key = prefix + name
-            if key not in state_dict:
-                if strict:
-                    missing_keys.append(key)
-                continue
-            src = state_dict[key]
-            if not isinstance(src, Tensor):
-                from ..creation import as_tensor
-
-                try:
-                    src = as_tensor(src)
-                except Exception:
-                    error_msgs.append(f'While copying the parameter named "{key}", expected '
-                                      f"a tensor, got {type(src).__name__}.")
-                    continue
-            if tuple(src.shape) != tuple(param.shape):
-                error_msgs.append(f"size mismatch for {key}: copying a param with shape "
-                                  f"{list(src.shape)} from checkpoint, the shape in current "
-                                  f"model is {list(param.shape)}.")
-                continue
-            with no_grad():
-                param.copy_(src)
-        if strict:
-            for key in state_dict:
-                if key.startswith(prefix):
-                    rest = key[len(prefix):]
-                    head = rest.split(".", 1)[0]
-                    if head not in self._modules and "." not in rest and head not in local:
-                        unexpected_keys.append(key)
-                    elif "." in rest and head not in self._modules:
-                        unexpected_keys.append(key)
-                    elif head in self._non_persistent_buffers_set and "." not in rest:
-                        unexpected_keys.append(key)
+        _state_dict.load_own_entries(self, state_dict, prefix, strict, missing_keys,
+                                     unexpected_keys, error_msgs)
 
     def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
         """Copy parameters and buffers from ``state_dict`` (e.g. from ``ktrain.load``).
@@ -546,16 +510,7 @@ class Module:
         for name, mod in self.named_modules():
             prefix = name + "." if name else ""
             mod._load_from_state_dict(state_dict, prefix, {}, True, missing, unexpected, errors)
-        if strict:
-            if unexpected:
-                errors.insert(0, "Unexpected key(s) in state_dict: "
-                              + ", ".join(f'"{k}"' for k in unexpected) + ". ")
-            if missing:
-                errors.insert(0, "Missing key(s) in state_dict: "
-                              + ", ".join(f'"{k}"' for k in missing) + ". ")
-        if errors:
-            raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
-                               + "\n\t".join(errors))
+        _state_dict.raise_load_errors(self, strict, missing, unexpected, errors)
         return _IncompatibleKeys(missing, unexpected)
 
     def register_state_dict_pre_hook(self, hook):
