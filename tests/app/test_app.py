@@ -44,6 +44,18 @@ def test_fit_from_python_writes_what_the_cli_writes(tmp_path):
     drop = ("time", "timestamp", "wall", "elapsed", "duration")
     assert [{k: v for k, v in row.items() if not any(d in k for d in drop)} for row in py_rows] \
         == [{k: v for k, v in row.items() if not any(d in k for d in drop)} for row in cli_rows]
+    # the other commands are one call each too
+    ev = app.evaluate(res.run_dir, split="val", write=False)
+    assert ev["metrics"]["val/accuracy"] == pytest.approx(res.metrics["val/accuracy"])
+    import numpy as np
+
+    np.save(tmp_path / "x.npy", np.zeros((2, 16), np.float32))
+    preds = app.predict(res.run_dir, [str(tmp_path / "x.npy")], output=tmp_path / "p.json")
+    assert len(preds) == 2 and (tmp_path / "p.json").is_file()
+    from ktrain.config import ConfigError
+
+    with pytest.raises(ConfigError, match="--split must be"):
+        app.evaluate(res.run_dir, split="train")
 
 
 def test_fit_user_error_creates_nothing(tmp_path):

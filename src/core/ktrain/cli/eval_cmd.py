@@ -59,15 +59,11 @@ def eval_cmd(
 
     Prints a metrics table and writes eval_<split>.json in the run directory.
     """
-    from ..config import ConfigError
-    from ..app.evaluation import evaluate_run
+    from ..app import evaluate
 
-    if split not in ("val", "test"):
-        _fail(ConfigError(f"--split must be 'val' or 'test', got {split!r}"), debug)
     try:
-        res = evaluate_run(run, split=split, overrides=list(overrides or ()), ckpt=ckpt,
-                           output=output, allow_targets=allow_target or (),
-                           trust_config=trust_config)
+        res = evaluate(run, split=split, overrides=overrides, ckpt=ckpt, output=output,
+                       allow_targets=allow_target or (), trust_config=trust_config)
     except typer.Exit:
         raise
     except Exception as e:  # noqa: BLE001
@@ -116,13 +112,11 @@ def predict_cmd(
     Example: [bold]ktrain predict outputs/mlp_synthetic/2026-01-01_12-00-00_000000
     samples.npy rows.csv --top-k 3 --output preds.json[/bold]
     """
-    from ..app.evaluation import predict_run, write_predictions
+    from ..app import predict
 
     try:
-        records = predict_run(run, inputs, top_k=top_k, ckpt=ckpt, grid=grid,
-                              allow_targets=allow_target or (), trust_config=trust_config)
-        if output is not None:
-            write_predictions(records, output)
+        records = predict(run, inputs, output=output, top_k=top_k, ckpt=ckpt, grid=grid,
+                          allow_targets=allow_target or (), trust_config=trust_config)
     except typer.Exit:
         raise
     except Exception as e:  # noqa: BLE001

@@ -56,27 +56,12 @@ def sweep(
     Optuna: [bold]ktrain sweep conf/mlp_synthetic.yaml 'optim.lr=interval(1e-4,0.1)'
     --sweeper optuna --n-trials 8[/bold]
     """
-    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from ..app import sweep as app_sweep
 
-    from ..config import ConfigError
-    from ..app.multirun import run_sweep
-
-    swept, fixed = [], []
     try:
-        parser = OverridesParser.create()
-        for p in params or ():
-            try:
-                o = parser.parse_override(p)
-                (swept if o.is_sweep_override() else fixed).append(p)
-            except Exception:  # noqa: BLE001 - reported with context by run_sweep
-                swept.append(p)
-        if not swept:
-            raise ConfigError("nothing to sweep: give at least one PARAM=VALUES with "
-                              "several values (e.g. optim.lr=0.01,0.1 or seed=range(3))")
-        result = run_sweep(config_file, swept, fixed=fixed, sweeper=sweeper,
-                           n_trials=n_trials, launcher=launcher, jobs=jobs,
-                           monitor=monitor, mode=mode, output_dir=output_dir,
-                           hydra_logging=not no_hydra_logging,
+        result = app_sweep(config_file, params, sweeper=sweeper, n_trials=n_trials,
+                           launcher=launcher, jobs=jobs, monitor=monitor, mode=mode,
+                           output_dir=output_dir, hydra_logging=not no_hydra_logging,
                            allow_targets=allow_target or ())
     except typer.Exit:
         raise
