@@ -91,6 +91,23 @@ def test_old_import_paths_give_the_same_modules():
     assert old_sweep is ktrain.app.multirun and old_conf is ktrain.app.confusion
     assert ktrain.app.run.__spec__.name == "ktrain.app.run"   # the alias left no trace
     assert ktrain.config.ConfigError is ktrain.app.run.ConfigError
+    import ktrain.app.config.compose
+    import ktrain.config.compose
+
+    assert ktrain.config is ktrain.app.config
+    assert ktrain.config.compose is ktrain.app.config.compose   # one module, not two
+
+
+def test_ktrain_config_stays_a_supported_name():
+    code = ("import warnings; import ktrain\n"
+            "with warnings.catch_warnings(record=True) as w:\n"
+            "    warnings.simplefilter('always')\n"
+            "    from ktrain.config import ConfigError\n"
+            "    import ktrain.config.schema\n"
+            "print(len([x for x in w if x.category is DeprecationWarning]))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "0"
 
 
 def test_an_old_path_warns_once_with_the_new_one():

@@ -1,11 +1,12 @@
 """Old import paths of modules that moved, kept working without the old package
 importing the new one.
 
-The config-driven application moved from ``ktrain.train`` to ``ktrain.app`` (issue 13:
-the engine must not import the application layer). ``import ktrain.train.run`` is
+The config-driven application moved from ``ktrain.train`` (and ``ktrain.config``) to
+``ktrain.app`` (issue 13: the engine must not import the application layer). ``import ktrain.train.run`` is
 answered by a meta-path finder that gives the very module object ``ktrain.app.run``
 (the same functions, the same globals, so ``mock.patch("ktrain.train.run.x")`` still
-patches what runs) and warns with a :class:`DeprecationWarning` naming the new path.
+patches what runs) and warns with a :class:`DeprecationWarning` naming the new path
+(``ktrain.config`` stays a supported name without a warning).
 Installed by ``import ktrain``.
 """
 from __future__ import annotations
@@ -22,7 +23,13 @@ MOVED: dict[str, str] = {
     "ktrain.train.evaluate": "ktrain.app.evaluation",
     "ktrain.train.sweep": "ktrain.app.multirun",
     "ktrain.train.confusion": "ktrain.app.confusion",
+    "ktrain.config": "ktrain.app.config",
+    "ktrain.config.compose": "ktrain.app.config.compose",
+    "ktrain.config.schema": "ktrain.app.config.schema",
 }
+#: old names that stay supported without a warning: ``from ktrain.config import
+#: ConfigError`` is how plugins and users name the user-error type
+STABLE = frozenset({"ktrain.config", "ktrain.config.compose", "ktrain.config.schema"})
 
 
 class _AliasLoader(importlib.abc.Loader):
@@ -31,8 +38,9 @@ class _AliasLoader(importlib.abc.Loader):
         self.spec = None
 
     def create_module(self, spec):
-        warnings.warn(f"{spec.name} moved to {self.new}; import it from there",
-                      DeprecationWarning, stacklevel=3)
+        if spec.name not in STABLE:
+            warnings.warn(f"{spec.name} moved to {self.new}; import it from there",
+                          DeprecationWarning, stacklevel=3)
         module = importlib.import_module(self.new)
         self.spec = module.__spec__
         return module
@@ -53,9 +61,11 @@ class MovedModuleFinder(importlib.abc.MetaPathFinder):
 
 
 def install() -> None:
-    """Put the finder on ``sys.meta_path`` once."""
+    """Put the finder first on ``sys.meta_path``, once: an old name such as
+    ``ktrain.config.schema`` must not be found by the path finder in the new package's
+    folder, which would load the file a second time as another module."""
     if not any(isinstance(f, MovedModuleFinder) for f in sys.meta_path):
-        sys.meta_path.append(MovedModuleFinder())
+        sys.meta_path.insert(0, MovedModuleFinder())
 
 
 install()

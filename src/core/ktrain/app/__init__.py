@@ -35,7 +35,7 @@ def generate(run, prompt, **kwargs):
 def evaluate(run, split="val", ckpt="auto", overrides=(), **kwargs):
     """Evaluate a run directory (or checkpoint) on ``split`` ('val' or 'test'):
     :func:`ktrain.app.evaluation.evaluate_run` (what ``ktrain eval`` runs)."""
-    from ..config import ConfigError
+    from .config import ConfigError
     from .evaluation import evaluate_run
 
     if split not in ("val", "test"):
@@ -61,7 +61,7 @@ def sweep(config_file, params=(), **kwargs):
     :func:`ktrain.app.multirun.run_sweep` does the rest."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
-    from ..config import ConfigError
+    from .config import ConfigError
     from .multirun import run_sweep
 
     swept, fixed = [], list(kwargs.pop("fixed", ()))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import functools
 import inspect
 
-from ..config import ConfigError, RunConfig
+from .config import ConfigError, RunConfig
 from ..registry import (
     CALLBACKS,
     DATASETS,

@@ -47,7 +47,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import ConfigError, RunConfig
+from .config import ConfigError, RunConfig
 from ..serialization import json_dumps
 
 __all__ = [
@@ -152,7 +152,7 @@ def open_run(run_dir, overrides=(), *, allow_targets=(), trust_config: bool = Fa
     (``--allow-target``), never the ``allow_targets`` recorded in its own config.yaml,
     unless ``trust_config`` (``--trust-config``). A refused target raises
     :class:`~ktrain.target_policy.UntrustedTargetError` naming its key path."""
-    from ..config import compose_config, load_run_config, validate
+    from .config import compose_config, load_run_config, validate
     from ..target_policy import policy_for_run_dir
 
     policy = policy_for_run_dir(allow_targets, trust_config, run_dir=run_dir)

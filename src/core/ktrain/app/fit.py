@@ -35,7 +35,7 @@ def compose(config_file, overrides=(), allow_targets=(), trust_config=False, res
     ``allow_targets`` given here, both recorded in ``run.allow_targets``); a resumed one
     is a run directory being opened, so only the ones given here (or ``trust_config``)
     count."""
-    from ..config import compose_config, validate
+    from .config import compose_config, validate
     from ..target_policy import TargetPolicy, policy_for_run_dir, valid_modules
 
     extra = valid_modules(allow_targets or (), "--allow-target")
@@ -52,7 +52,7 @@ def compose(config_file, overrides=(), allow_targets=(), trust_config=False, res
 
 def config_yaml(config_file, overrides=(), allow_targets=()) -> str:
     """The composed, validated config as YAML (``ktrain config``)."""
-    from ..config import to_yaml
+    from .config import to_yaml
 
     _, run, _ = compose(config_file, overrides, allow_targets)
     return to_yaml(run)

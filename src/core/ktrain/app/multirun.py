@@ -24,7 +24,7 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..config.schema import ConfigError
+from .config.schema import ConfigError
 from ..serialization import json_dumps
 
 __all__ = ["SweepResult", "run_sweep", "summarise"]
@@ -158,8 +158,8 @@ def run_sweep(config_file, params, *, fixed=(), sweeper="basic", n_trials=None,
     import hydra
     from omegaconf import OmegaConf
 
-    from ..config import compose_config, validate
-    from ..config.compose import (_read_yaml, _with_shipped_searchpath, group_dirs,
+    from .config import compose_config, validate
+    from .config.compose import (_read_yaml, _with_shipped_searchpath, group_dirs,
                                   schema_overrides)
     from ..target_policy import (TargetPolicy, UntrustedTargetError, check_hydra_node,
                                  valid_modules)
@@ -275,7 +275,7 @@ def run_sweep(config_file, params, *, fixed=(), sweeper="basic", n_trials=None,
 
     main = hydra.main(config_path=str(path.parent), config_name=path.stem,
                       version_base="1.3")(_job)
-    from ..config.compose import _clear_hydra
+    from .config.compose import _clear_hydra
 
     old_argv = sys.argv
     sys.argv = argv

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ..config import ConfigError, RunConfig
+from .config import ConfigError, RunConfig
 from ..registry import GRID_WRITERS as _GRID_WRITERS
 from ..registry import PREDICT_READERS as _PREDICT_READERS
 

@@ -21,7 +21,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from ..config import ConfigError, RunConfig, save_run_config
+from .config import ConfigError, RunConfig, save_run_config
 from ..registry import MODELS
 from .build import (  # noqa: F401 - names of ktrain.train.run before the split
     _LOADER_KEYS,

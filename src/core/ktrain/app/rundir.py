@@ -6,7 +6,7 @@ import datetime as _dt
 import os
 from pathlib import Path
 
-from ..config import ConfigError
+from .config import ConfigError
 
 __all__ = ["find_latest_run", "new_run_dir", "output_dir_error", "resolve_resume"]
 

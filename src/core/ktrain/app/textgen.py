@@ -46,7 +46,7 @@ def load_generator(run, ckpt="auto", overrides=(), device="cpu", *, allow_target
 
 
 def _build_generator(cfg, run_dir, ckpt_path, device):
-    from ..config import ConfigError
+    from .config import ConfigError
     from ..registry import MODELS
     from ..train.checkpoint import load_checkpoint
     from .evaluation import _dataset
@@ -90,7 +90,7 @@ def generate_run(run, prompt: str, max_new_tokens: int = 200, temperature: float
     """Yield the decoded text of the continuation piece by piece (library side of
     ``ktrain generate``). Each piece is what the new token adds to the decoded text
     (a multi-byte character is held back until it is complete)."""
-    from ..config import ConfigError
+    from .config import ConfigError
 
     if int(max_new_tokens) < 0:
         raise ConfigError(f"--max-new-tokens must be >= 0, got {max_new_tokens}")

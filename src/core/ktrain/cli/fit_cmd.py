@@ -27,7 +27,7 @@ _OVERRIDES_HELP = ("Hydra overrides: key=value, +key=value, ~key, group=option "
 
 
 def _is_user_error(exc) -> bool:
-    from ..config import ConfigError
+    from ..app.config import ConfigError
     from ..registry import RegistryError
 
     return isinstance(exc, (ConfigError, RegistryError))

@@ -26,9 +26,9 @@ def conf_dir():
     env = os.environ.get("KTRAIN_CONF_DIR")
     if env:
         return Path(env).expanduser().resolve()
-    here = Path(__file__).resolve()
-    for cand in (here.parents[4] / "conf" if len(here.parents) > 4 else None,
-                 here.parents[1] / "conf"):  # source checkout; conf/ packaged in ktrain/
+    here = Path(__file__).resolve()  # <root>/src/core/ktrain/app/config/compose.py
+    for cand in (here.parents[5] / "conf" if len(here.parents) > 5 else None,
+                 here.parents[2] / "conf"):  # source checkout; conf/ packaged in ktrain/
         if cand is not None and cand.is_dir():
             return cand
     return None
@@ -105,7 +105,7 @@ def _missing_plugin_hint(text):
     for in the conf/ folders of a source checkout's first-party plugins (not installed)."""
     import re
 
-    from ..plugins import FIRST_PARTY, install_hint
+    from ...plugins import FIRST_PARTY, install_hint
 
     m = re.search(r"Could not find '([\w./-]+)/([\w.-]+)'", text)
     if not m:
@@ -131,7 +131,7 @@ def plugin_conf_dirs() -> list[Path]:
     ``ktrain.plugins`` entry point's top-level package), found without importing them."""
     import importlib.util
 
-    from ..plugins import discover
+    from ...plugins import discover
 
     out = []
     try:

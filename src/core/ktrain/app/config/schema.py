@@ -426,7 +426,7 @@ def _target_problems(data, ok, run, target_policy):
     """Problems of the config's ``_target_`` s under ``target_policy`` (None: the config's
     own ``allow_targets`` on top of ktrain and the installed plugins) and of its
     ``allow_targets`` entries."""
-    from ..target_policy import TargetPolicy, check_targets, valid_modules
+    from ...target_policy import TargetPolicy, check_targets, valid_modules
 
     problems, allowed = [], []
     raw = run.allow_targets if ok else data.get("allow_targets")
@@ -508,7 +508,7 @@ def validate(cfg, target_policy=None) -> RunConfig:
             checker.error("task", "num_classes/label_smoothing apply only to task.type "
                           "'classification'")
         if t.type not in ("classification", "regression"):
-            from ..registry import TASKS, RegistryError
+            from ...registry import TASKS, RegistryError
 
             try:
                 TASKS.resolve_name(t.type)
@@ -541,7 +541,7 @@ def validate(cfg, target_policy=None) -> RunConfig:
         n = len(checker.problems)
         head = "invalid config" + (f" ({n} problems)" if n > 1 else "") + ":"
         if refused:
-            from ..target_policy import UntrustedTargetError as error
+            from ...target_policy import UntrustedTargetError as error
         else:
             error = ConfigError
         raise error("\n  ".join([head] + checker.problems), checker.problems)

@@ -1,4 +1,5 @@
-"""Run configs: Hydra composition of YAML files and typed validation.
+"""Run configs: Hydra composition of YAML files and typed validation (part of the
+application layer, :mod:`ktrain.app`; ``ktrain.config`` names this same package).
 
     from ktrain.config import compose_config, validate
     cfg = compose_config("conf/mlp_synthetic.yaml", ["optim=adam", "optim.lr=0.01"])
