@@ -27,27 +27,7 @@ namespace (the same objects).
 """
 from __future__ import annotations
 
-from .ops.fft import (complex, fft, fft2, fftfreq, fftn, fftshift, ifft, ifft2,  # noqa: F401
-                      ifftn, ifftshift, irfft, irfft2, irfftn, magnitude, rfft, rfft2, rfftfreq,
-                      rfftn)
+from .ops import fft as _ops_fft
+from .ops.fft import *  # noqa: F401,F403  (the same function objects)
 
-__all__ = [
-    "complex",
-    "fft",
-    "fft2",
-    "fftfreq",
-    "fftn",
-    "fftshift",
-    "ifft",
-    "ifft2",
-    "ifftn",
-    "ifftshift",
-    "irfft",
-    "irfft2",
-    "irfftn",
-    "magnitude",
-    "rfft",
-    "rfft2",
-    "rfftfreq",
-    "rfftn",
-]
+__all__ = list(_ops_fft.__all__)

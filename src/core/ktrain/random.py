@@ -33,27 +33,9 @@ import numpy as np
 from . import _backend as B
 from ._tensor import Tensor
 
-__all__ = [
-    "Generator",
-    "bernoulli",
-    "default_generator",
-    "fork_rng",
-    "get_rng_state",
-    "initial_seed",
-    "manual_seed",
-    "multinomial",
-    "normal",
-    "poisson",
-    "rand",
-    "rand_like",
-    "randint",
-    "randint_like",
-    "randn",
-    "randn_like",
-    "randperm",
-    "seed",
-    "set_rng_state",
-]
+# the state functions; the samplers' names are added from ops.random at the end
+__all__ = ["Generator", "default_generator", "fork_rng", "get_rng_state", "initial_seed",
+           "manual_seed", "seed", "set_rng_state"]
 
 _DEFAULT_SEED = 67280421310721  # PyTorch's default seed
 _U64 = (1 << 64) - 1
@@ -348,3 +330,6 @@ from .ops.random import (bernoulli, multinomial, normal, poisson, rand, rand_lik
                          randint, randint_like, randn, randn_like, randperm)
 from .ops.random_inplace import (bernoulli_, cauchy_, exponential_, geometric_,  # noqa: E402
                                  log_normal_, normal_, random_, uniform_)
+from .ops import random as _ops_random  # noqa: E402
+
+__all__ = sorted(__all__ + list(_ops_random.__all__))
