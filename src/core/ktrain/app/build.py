@@ -12,13 +12,14 @@ from ..registry import (
     CALLBACKS,
     DATASETS,
     LOGGERS,
+    MODELS,
     OPTIMIZERS,
     SCHEDULERS,
     TASKS,
     RegistryError,
 )
 
-__all__ = ["build_trainer", "check_checkpoint", "check_model", "make_loader"]
+__all__ = ["build_model", "build_trainer", "check_checkpoint", "check_model", "make_loader"]
 
 _LOADER_KEYS = ("batch_size", "num_workers", "shuffle", "pin_memory", "drop_last")
 
@@ -109,6 +110,18 @@ def _build_test_loader(run: RunConfig):
     if not _usable(ds):
         return None
     return make_loader(ds, data, train=False)
+
+
+def build_model(run: RunConfig):
+    """The model of ``run`` from the MODELS registry; a build failure becomes a user error
+    naming the model, and an empty layer a ConfigError (:func:`check_model`)."""
+    try:
+        model = MODELS.build(run.model.to_dict())
+    except Exception as e:  # noqa: BLE001
+        name = run.model.name or run.model.kwargs.get("_target_")
+        raise _user_error(f"model (model: {name})", e) from None
+    check_model(model, run)
+    return model
 
 
 def check_model(model, run: RunConfig):

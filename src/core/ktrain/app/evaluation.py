@@ -172,18 +172,11 @@ def load_run(run_dir, overrides=(), *, allow_targets=(), trust_config: bool = Fa
 
 
 def _build_model_task(run: RunConfig):
-    from ..registry import MODELS
     from ..train._state import seed_everything
-    from .run import _build_task, _user_error, check_model
+    from .build import _build_task, build_model
 
     seed_everything(run.seed)
-    try:
-        model = MODELS.build(run.model.to_dict())
-    except Exception as e:  # noqa: BLE001
-        name = run.model.name or run.model.kwargs.get("_target_")
-        raise _user_error(f"model (model: {name})", e) from None
-    check_model(model, run)
-    return _build_task(run, model)
+    return _build_task(run, build_model(run))
 
 
 def _eval_trainer(run: RunConfig, run_dir):

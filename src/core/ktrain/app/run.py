@@ -22,7 +22,7 @@ import warnings
 from pathlib import Path
 
 from .config import ConfigError, RunConfig, save_run_config
-from ..registry import MODELS
+from ..registry import MODELS  # noqa: F401 - a name of ktrain.train.run before the split
 from .build import (  # noqa: F401 - names of ktrain.train.run before the split
     _LOADER_KEYS,
     _build_callbacks,
@@ -41,6 +41,7 @@ from .build import (  # noqa: F401 - names of ktrain.train.run before the split
     _takes_split,
     _usable,
     _user_error,
+    build_model,
     build_trainer,
     check_checkpoint,
     check_model,
@@ -185,12 +186,7 @@ def _fit_run(run_cfg: RunConfig, run_dir, overrides, resume, enable_progress_bar
 
     seed_everything(run_cfg.seed)  # model initialisation is reproducible too
     train_loader, val_loader = _build_loaders(run_cfg)
-    try:
-        model = MODELS.build(run_cfg.model.to_dict())
-    except Exception as e:  # noqa: BLE001
-        name = run_cfg.model.name or run_cfg.model.kwargs.get("_target_")
-        raise _user_error(f"model (model: {name})", e) from None
-    check_model(model, run_cfg)
+    model = build_model(run_cfg)
     _check_train_batches(train_loader, run_cfg)
     task = _build_task(run_cfg, model)
     trainer = build_trainer(run_cfg, run_dir, enable_progress_bar=enable_progress_bar)
