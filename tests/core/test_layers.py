@@ -19,7 +19,7 @@ CORE = SRC / "core" / "ktrain"
 
 # rank of each unit of the core: a module may import units of its own rank or lower
 RANKS = {
-    "_backend": 0, "_threads": 0, "_moved": 0,  # _moved: a finder that names modules as text
+    "_backend": 0, "_threads": 0, "_fast": 0, "_moved": 0,  # _moved: a finder that names modules as text
     "autograd": 1, "utils.hooks": 1, "utils": 1,  # utils/__init__ loads its parts lazily
     "backends": 1,
     "_tensor": 2, "_tensor_str": 2,
@@ -40,7 +40,7 @@ RANKS = {
     "ktrain": 6,
     "serve": 13, "app": 14, "cli": 15,
 }
-BOTTOM = ("_backend", "_threads", "autograd", "utils.hooks", "_tensor", "_tensor_str",
+BOTTOM = ("_backend", "_threads", "_fast", "autograd", "utils.hooks", "_tensor", "_tensor_str",
           "creation", "amp", "ops")
 
 

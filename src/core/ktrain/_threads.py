@@ -69,6 +69,9 @@ def _set_blas(n: int) -> None:
     for lib in _blas():
         lib.set_num_threads(n)
     _State.current = n
+    from . import _fast          # Numba's kernel threads follow BLAS's count
+
+    _fast.set_threads(n)
 
 
 def get_num_threads() -> int:

@@ -1,7 +1,8 @@
 """``ktrain.backends.cpu`` (``torch.backends.cpu``): the SIMD level numpy's kernels use."""
 from __future__ import annotations
 
-__all__ = ["get_cpu_capability"]
+__all__ = ["fast_kernels_available", "fast_kernels_enabled", "get_cpu_capability",
+           "set_fast_kernels"]
 
 
 def _features() -> dict:
@@ -26,3 +27,26 @@ def get_cpu_capability() -> str:
     if f.get("VX"):
         return "Z VECTOR"
     return "DEFAULT"
+
+
+def fast_kernels_available() -> bool:
+    """Whether the compiled CPU kernels can be used: Numba is installed (``ktrain[fast]``)."""
+    from .. import _fast
+
+    return _fast.available()
+
+
+def fast_kernels_enabled() -> bool:
+    """Whether ops take the compiled kernels now (installed, and not switched off with
+    :func:`set_fast_kernels` or ``KTRAIN_FAST_KERNELS=0``)."""
+    from .. import _fast
+
+    return _fast.enabled()
+
+
+def set_fast_kernels(enabled: bool) -> None:
+    """Use the compiled CPU kernels (``True``, the default when installed) or numpy's
+    reference paths (``False``) from now on. Not a ``torch.backends`` name: ktrain's own."""
+    from .. import _fast
+
+    _fast.set_enabled(enabled)
