@@ -262,6 +262,10 @@ erfinv = _unary(Erfinv, "erfinv", "Inverse error function.")
 
 def relu(input, inplace=False):
     """max(x, 0); its gradient at 0 is 0, as in PyTorch."""
+    if type(input) is not Tensor and hasattr(input, "_fuse_relu"):  # ops.conv_fusion
+        r = input._fuse_relu(inplace)
+        if r is not None:
+            return r
     if inplace:
         return input.relu_()
     return Relu.apply(input)

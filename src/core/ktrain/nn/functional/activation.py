@@ -10,6 +10,7 @@ from __future__ import annotations
 import warnings
 
 from ..._tensor import Tensor
+from ...ops import conv_fusion as _fusion
 from ...ops import math as _m
 from ...ops import reduce as _r
 from ...ops.activation import (_SELU_ALPHA, _SELU_SCALE, _Elu, _Gelu, _Hardshrink, _Hardsigmoid,
@@ -51,6 +52,10 @@ def _apply_inplace(input, fn, name):
 
 def relu(input, inplace=False):
     """max(x, 0) elementwise; its gradient at 0 is 0, as in PyTorch."""
+    if type(input) is _fusion.PendingConv:  # into the conv's epilogue (ops.conv_fusion)
+        y = _fusion.fuse_relu(input, inplace)
+        if y is not None:
+            return y
     if inplace:  # saves its output, not a copy of its input (as PyTorch's relu_)
         from ...ops._util import inplace_over
 

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..._tensor import Tensor
 from ...amp import autocast_mode as _amp
+from ...ops import conv_fusion as _fusion
 from ...ops.conv import Conv, ConvInputGrad, ConvWeightGrad, _Geom  # noqa: F401  (old paths)
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"]
@@ -80,6 +81,9 @@ def _check_positive(op, what, vals, minimum):
 
 def _conv2d(input, weight, bias, stride, padding, dilation, groups, op, nsp=2):
     """Shared body of conv1d/conv2d and the Conv modules (``op`` names the caller)."""
+    if type(input) is not Tensor and _fusion.is_watched(input):
+        with _fusion.quiet():  # only reads its input: must not compute its pending convs
+            return _conv2d(input, weight, bias, stride, padding, dilation, groups, op, nsp)
     if _amp.ANY_ACTIVE:
         input, weight, bias = _amp.cast_inputs(f"conv{nsp}d", input, weight, bias)
     batched = _check_common(op, input, weight, bias, nsp, False)
@@ -131,6 +135,10 @@ def _conv2d(input, weight, bias, stride, padding, dilation, groups, op, nsp=2):
         geom = _Geom((1,) + k, (1,) + stride, (1,) + dilation, ((0, 0),) + pads, groups)
     else:
         geom = _Geom(k, stride, dilation, pads, groups)
+        if batched and _fusion.ENABLED and not _amp.ANY_ACTIVE:
+            y = _fusion.pending_conv(x, weight, bias, geom)  # eval fusion, ops.conv_fusion
+            if y is not None:
+                return y
     y = Conv.apply(x, weight, bias, geom)
     if nsp == 1:
         y = y.squeeze(2)

@@ -14,6 +14,7 @@ from ..._backend import array_module
 from ..._tensor import Size
 from ...amp import autocast_mode as _amp
 from ...autograd.grad_mode import no_grad
+from ...ops import conv_fusion as _fusion
 from ...ops.norm import _Norm, _prod
 
 __all__ = ["batch_norm", "instance_norm", "layer_norm", "group_norm", "rms_norm", "normalize",
@@ -83,6 +84,10 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         if running_mean is None or running_var is None:
             raise RuntimeError("batch_norm: running_mean and running_var must be defined in "
                                "evaluation mode (training=False)")
+        if type(input) is _fusion.PendingConv:  # folded into the conv (ops.conv_fusion)
+            y = _fusion.fold_batch_norm(input, running_mean, running_var, weight, bias, eps)
+            if y is not None:
+                return y
         return _affine_eval(input, running_mean, running_var, weight, bias, eps)
     n = input.numel() // max(c, 1)
     if n <= 1:
