@@ -25,6 +25,8 @@ from .._tensor import Tensor
 from ..autograd.function import Op
 from ..autograd.grad_mode import STATE
 from . import math as _m
+from ._act_kernels import relu_df as _relu_df
+from ._act_kernels import relu_f as _relu_f
 from ._util import unbroadcast
 from .arith import where
 
@@ -343,8 +345,8 @@ def _shrink_dgraph(g, x, y, lam):
 # name -> (formula, f, df, dgraph, what backward needs ("x" input, "y" output), blocked)
 _POINTWISE = {
     "_Relu": ("max(x, 0); backward from the output.",
-              lambda xp, x: xp.maximum(x, 0),
-              lambda xp, g, x, y: g * (y > 0),
+              lambda xp, x: _relu_f(x),
+              lambda xp, g, x, y: _relu_df(g, y),
               lambda g, x, y: g * _mask(g, y._data > 0), "y", False),
     "_Hardtanh": ("clip(x, lo, hi); the gradient is 1 strictly inside the range.",
                   lambda xp, x, lo, hi: xp.clip(x, lo, hi),
@@ -396,7 +398,7 @@ _Relu, _Hardtanh, _LeakyRelu, _Threshold, _Elu, _Silu, _Mish, _Softplus, _LogSig
 class _ReluOver(_Relu):
     """relu written over its input array (``relu_``, see ``ops._util.inplace_over``);
     backward from the output, as :class:`_Relu`."""
-    f = staticmethod(lambda xp, x: xp.maximum(x, 0, out=x))
+    f = staticmethod(lambda xp, x: _relu_f(x, out=x))
 
     def name(self):
         return "ReluBackward0"

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _fast
 from .._backend import array_module
 from ..autograd.function import Op
 
@@ -71,6 +72,39 @@ def _lowest(dtype):
 
 
 # ====================================================================== max pooling
+
+
+# ---------------------------------------------------------------------- compiled kernels
+# (``ops._pool_kernels``; the numpy code beside them is the reference)
+
+# elements of the input: below this the numpy passes are as fast as a kernel launch
+FAST_MIN = 1 << 13
+
+
+def _fast_ok(a):
+    return a.ndim == 4 and a.dtype.kind == "f" and a.dtype.itemsize >= 4 \
+        and _fast.use(a, min_size=FAST_MIN)
+
+
+def _max_pool_fast(x, geom):
+    """(out, PyTorch's flat int64 indices) in one compiled pass."""
+    from . import _pool_kernels as K
+
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw), (ho, wo), (h, w) = geom
+    n, c = x.shape[:2]
+    x3 = np.ascontiguousarray(x).reshape(n * c, h, w)
+    out = np.empty((n * c, ho, wo), x.dtype)
+    idx = np.empty((n * c, ho, wo), np.int64)
+    K.max_pool(x3, kh, kw, sh, sw, ph, pw, dh, dw, out, idx)
+    return out.reshape(n, c, ho, wo), idx.reshape(n, c, ho, wo)
+
+
+def _max_pool_idx(x, geom):
+    """(out, flat indices): the kernel when it takes ``x``, else the numpy path."""
+    if _fast_ok(x):
+        return _max_pool_fast(x, geom)
+    out, arg = _max_pool(x, geom, True)
+    return out, _flat_indices(array_module(x), arg, geom)
 
 
 def _max_pool(x, geom, need_arg):
@@ -136,12 +170,14 @@ class MaxPool(Op):
 
     @staticmethod
     def compute(x, geom):
+        if _fast_ok(x):
+            return _max_pool_fast(x, geom)[0]
         return _max_pool(x, geom, False)[0]
 
     @staticmethod
     def forward(ctx, x, geom):
-        out, arg = _max_pool(x, geom, True)
-        ctx.meta = (_flat_indices(array_module(x), arg, geom), geom)
+        out, idx = _max_pool_idx(x, geom)
+        ctx.meta = (idx, geom)
         return out
 
     @staticmethod
@@ -158,13 +194,11 @@ class MaxPoolWithIndices(MaxPool):
 
     @staticmethod
     def compute(x, geom):
-        out, arg = _max_pool(x, geom, True)
-        return out, _flat_indices(array_module(x), arg, geom)
+        return _max_pool_idx(x, geom)
 
     @staticmethod
     def forward(ctx, x, geom):
-        out, arg = _max_pool(x, geom, True)
-        idx = _flat_indices(array_module(x), arg, geom)
+        out, idx = _max_pool_idx(x, geom)
         ctx.meta = (idx, geom)
         return out, idx
 
@@ -191,7 +225,23 @@ def _avg_divisor(xp, geom, count_include_pad, divisor_override, dtype):
     return xp.asarray((dh[:, None] * dw[None, :]).astype(dtype))
 
 
+def _div_array(geom, div, dtype):
+    ho, wo = geom[4]
+    if isinstance(div, float):
+        return np.full((ho, wo), div, dtype)
+    return np.ascontiguousarray(div, dtype=dtype)
+
+
 def _avg_pool(x, geom, div):
+    if _fast_ok(x) and geom[3] == (1, 1):
+        from . import _pool_kernels as K
+
+        (kh, kw), (sh, sw), (ph, pw), _, (ho, wo), (h, w) = geom
+        n, c = x.shape[:2]
+        out = np.empty((n * c, ho, wo), x.dtype)
+        K.avg_pool(np.ascontiguousarray(x).reshape(n * c, h, w), kh, kw, sh, sw, ph, pw,
+                   _div_array(geom, div, x.dtype), out)
+        return out.reshape(n, c, ho, wo)
     xp = array_module(x)
     xpd = _pad_fill(xp, x, geom, 0)
     kh, kw = geom[0]
@@ -209,6 +259,15 @@ def _avg_pool(x, geom, div):
 
 def _avg_scatter(g, geom, div):
     """Adjoint of ``_avg_pool``: ``g / div`` spread over each window."""
+    if _fast_ok(g) and geom[3] == (1, 1):
+        from . import _pool_kernels as K
+
+        (kh, kw), (sh, sw), (ph, pw), _, (ho, wo), (h, w) = geom
+        n, c = g.shape[:2]
+        dx = np.empty((n * c, h, w), g.dtype)
+        K.avg_scatter(np.ascontiguousarray(g).reshape(n * c, ho, wo), kh, kw, sh, sw, ph, pw,
+                      _div_array(geom, div, g.dtype), dx)
+        return dx.reshape(n, c, h, w)
     xp = array_module(g)
     n, c = g.shape[:2]
     _, _, (ph, pw), _, _, (h, w) = geom
@@ -306,9 +365,20 @@ def _scatter_flat(g, idx, hw, unique=False):
     one fancy assignment. Otherwise duplicates must add up, and ``bincount`` is the
     vectorised scatter-add (it accumulates in float64; the result is cast back).
     """
-    xp = array_module(g)
     n, c = g.shape[:2]
     h, w = hw
+    if type(idx) is np.ndarray and idx.dtype == np.int64 and g.dtype.kind == "f" \
+            and g.dtype.itemsize >= 4 and _fast.use(g, min_size=FAST_MIN // 4):
+        from . import _pool_kernels as K
+
+        dx = np.empty((n * c, h * w), g.dtype)
+        bad = K.scatter_flat(np.ascontiguousarray(g).reshape(n * c, -1),
+                             np.ascontiguousarray(idx).reshape(n * c, -1), bool(unique), dx)
+        if bad:
+            raise IndexError(f"pooling scatter: {bad} flat indices fall outside an output "
+                             f"plane of {h * w} elements")
+        return dx.reshape(n, c, h, w)
+    xp = array_module(g)
     plane = (xp.arange(n * c, dtype=np.int64) * (h * w)).reshape((n, c) + (1,) * (idx.ndim - 2))
     flat = (idx + plane).reshape(-1)
     if unique:

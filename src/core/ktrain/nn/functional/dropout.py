@@ -16,6 +16,7 @@ import warnings
 import numpy as np
 
 from ... import _backend as B
+from ... import _fast
 from ..._tensor import Tensor
 
 __all__ = ["dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout",
@@ -36,6 +37,11 @@ def _keep(input, shape, p, value=1.0):
     dt = input._data.dtype
     draw = B.float64 if dt == np.float64 else B.float32
     u = rand(*shape, dtype=draw, device=input.device)._data
+    if u.dtype == dt and _fast.use(u) and u.flags.c_contiguous:  # one compiled pass
+        from ...ops import _act_kernels as K
+
+        K.dropout_mask(u.reshape(-1), dt.type(1.0 - p), dt.type(value), u.reshape(-1))
+        return u
     keep = u < (1.0 - p)
     if u.dtype == dt:
         xp = B.array_module(u)

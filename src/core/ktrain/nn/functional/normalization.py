@@ -15,7 +15,7 @@ from ..._tensor import Size
 from ...amp import autocast_mode as _amp
 from ...autograd.grad_mode import no_grad
 from ...ops import conv_fusion as _fusion
-from ...ops.norm import _Norm, _prod
+from ...ops.norm import _Norm, _prod, affine_eval_fast
 
 __all__ = ["batch_norm", "instance_norm", "layer_norm", "group_norm", "rms_norm", "normalize",
            "local_response_norm"]
@@ -31,6 +31,9 @@ def _channel_view(t, c, nd):
 
 def _affine_eval(input, mean, var, weight, bias, eps):
     """``(x - mean) / sqrt(var + eps) * w + b`` with fixed statistics (per channel)."""
+    y = affine_eval_fast(input, mean, var, weight, bias, eps)  # one compiled pass, no grad
+    if y is not None:
+        return y
     c = input.shape[1]
     shape = (1, c) + (1,) * (input.ndim - 2)
     with no_grad():
