@@ -190,6 +190,8 @@ def test_grad_mode_not_fused_and_switching_on_later():
     x = ktrain.randn(2, 3, 6, 6)
     y = bn(conv(x))  # grad enabled, parameters require grad: the ordinary ops
     assert y.requires_grad and type(y) is ktrain.Tensor and cf.STATS["pending"] == 0
+    plain = F.conv2d(x, conv.weight.detach())  # grad enabled, nothing requires grad
+    assert type(plain) is ktrain.Tensor and cf.STATS["pending"] == 0
     with ktrain.no_grad():
         p = bn(conv(x))
     assert type(p) is cf.PendingConv and not p.requires_grad

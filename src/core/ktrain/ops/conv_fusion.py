@@ -3,8 +3,9 @@ BatchNorm folds into its weights and a ReLU into its epilogue, for any forward.
 
 Eager mode cannot see the dataflow, so nothing here looks at module structure. Instead:
 
-* ``F.conv2d`` (4-D numpy float32/float64 input, grad not recorded, no autocast) checks
-  its arguments as always (shape errors are raised at the call), then returns a
+* ``F.conv2d`` (4-D numpy float32/float64 input, under ``no_grad`` or ``inference_mode``,
+  no autocast) checks its arguments as always (shape errors are raised at the call),
+  then returns a
   ``PendingConv``: a ``Tensor`` subclass holding the conv's arrays and an epilogue instead
   of data. Its ``_data`` is a property that computes the conv on first access, applies the
   epilogue, stores the array and turns the object into a plain ``Tensor``
@@ -46,6 +47,9 @@ Not done here: keeping the GEMM's (O, N, H, W) layout for the next op. Every eag
 consumer reads NCHW; a layout-tagged pending tensor would have to be understood by each
 consumer's kernel (the conv's im2col, pooling, the residual add), which is the whole-graph
 planning of ``ktrain.compile`` (issue 18).
+
+A result nobody reads is never computed: a benchmark timing ``conv(x)`` under no_grad
+must read the output (``y.numpy()``) or switch this off.
 
 Off switch: ``KTRAIN_INFERENCE_FUSION=0`` in the environment, or :func:`set_enabled`.
 ``STATS`` counts what happened (for tests and profiling).
@@ -346,8 +350,8 @@ def _copy(a):
 def pending_conv(x, weight, bias, geom):
     """The pending result of ``Conv.apply(x, weight, bias, geom)``, or None when this call
     is not eligible (the caller then runs the op)."""
-    if STATE.enabled and (x._rg or weight._rg or (bias is not None and bias._rg)):
-        return None
+    if STATE.enabled:  # only under no_grad / inference_mode, as the issue asks (a conv
+        return None    # with grad enabled runs at the call, whatever its inputs)
     xa = x._data
     if type(xa) is not np.ndarray or xa.dtype not in _FLOATS or xa.ndim != 4:
         return None
