@@ -28,7 +28,8 @@ def relu_into(x, y):
 
 @_fast.kernel(parallel=True)
 def relu_grad(g, y, gx):
-    """``gx = g where y > 0 else 0`` over flat arrays (ReLU's backward from its output)."""
+    """``gx = g where y > 0 else 0`` over flat arrays (ReLU's backward from its output, as
+    the numpy path's ``g * (y > 0)``; PyTorch passes the gradient of a NaN output on)."""
     for i in prange(g.size):
         gx[i] = g[i] if y[i] > 0 else 0
 
