@@ -1,5 +1,6 @@
 """``ktrain.backends``: what this build and machine can honestly report (``torch.backends``).
 
+* :mod:`~ktrain.backends.conv`: the convolution algorithm (im2col or Winograd, ``benchmark``);
 * :mod:`~ktrain.backends.cpu`: ``get_cpu_capability()`` from numpy's SIMD dispatch;
 * :mod:`~ktrain.backends.cuda`: ``is_built()`` (cupy importable), the ``matmul`` flags
   and the scaled-dot-product-attention switches;
@@ -14,6 +15,6 @@ The flags are plain module attributes, so scripts written for PyTorch
 kernels do not read them (documented on each). GPU queries go through ``_backend``,
 the one module that imports cupy. Layer: beside ``autograd``, above ``_backend``.
 """
-from . import cpu, cuda, cudnn, mkl, mkldnn, mps, openmp
+from . import conv, cpu, cuda, cudnn, mkl, mkldnn, mps, openmp
 
-__all__ = ["cpu", "cuda", "cudnn", "mkl", "mkldnn", "mps", "openmp"]
+__all__ = ["conv", "cpu", "cuda", "cudnn", "mkl", "mkldnn", "mps", "openmp"]

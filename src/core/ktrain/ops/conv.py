@@ -21,6 +21,12 @@ Layout, chosen by measurement on the 2-core CPU (``benchmarks/bench_conv.py``):
 * Work arrays come from ``_POOL``: freed big arrays go back to the OS, and faulting
   the same pages in again every step cost ~15% of a conv stack's training step.
 
+* Winograd F(2x2, 3x3) (``ops.winograd``) is the other algorithm for 3x3, stride 1,
+  dilation 1, groups 1 convs in float32/float64; which one runs is chosen per pass and
+  shape by ``ktrain.backends.conv`` (forced, benchmarked, or the measured heuristic).
+  A Winograd forward keeps its transformed input ``V`` (in a ``_Saved``) for the weight
+  gradient instead of ``col``.
+
 The three linear maps (conv, its adjoint in the input, its adjoint in the weight) are
 three Ops whose backward rules are written with each other, so gradients of any order
 work; the first-order backward takes a fused path over raw arrays that shares the
@@ -29,13 +35,16 @@ transposed output gradient between the weight and bias gradients and the col2im 
 from __future__ import annotations
 
 import sys
+import time
 
 import numpy as np
 
+from . import winograd as _wg
 from .._backend import array_module
 from .._tensor import Tensor
 from ..autograd.function import Op
 from ..autograd.grad_mode import STATE
+from ..backends import conv as _algo
 
 __all__: list = []  # op classes only; the public functions live in nn.functional.conv
 
@@ -220,9 +229,132 @@ def _to_nchw(xp, yt, n, o, ho, wo, b):
     return y
 
 
-def _conv_forward(x, w, b, geom, keep_col):
-    """y = conv(x, w) + b; returns (y, col) where col is kept only with ``keep_col``."""
-    xp = array_module(x)
+def _epilogue(xp, y, scale, shift, relu):
+    """In place: ``y = y * scale + shift`` per output channel, then ReLU."""
+    o = y.shape[1]
+    if scale is not None:
+        y *= xp.asarray(scale, dtype=y.dtype).reshape(o, 1, 1)
+    if shift is not None:
+        y += xp.asarray(shift, dtype=y.dtype).reshape(o, 1, 1)
+    if relu:
+        xp.maximum(y, 0, out=y)
+    return y
+
+
+class _Saved:
+    """What a Winograd forward keeps for the weight gradient: ``v`` (P, C, T)."""
+
+    __slots__ = ("v",)
+
+    def __init__(self, v):
+        self.v = v
+
+    def give_back(self):
+        v, self.v = self.v, None
+        if v is not None:
+            _POOL.give(v)
+
+
+def _give_saved(saved):
+    if isinstance(saved, _Saved):
+        saved.give_back()
+    elif saved is not None:
+        _POOL.give(saved)
+
+
+def _wino_ok(geom, x, w):
+    """Winograd applies: 3x3, stride 1, dilation 1, groups 1, pads >= 0, float32/64."""
+    return (geom[0] == (3, 3) and geom[1] == (1, 1) and geom[2] == (1, 1) and geom[4] == 1
+            and min(geom[3][0] + geom[3][1]) >= 0
+            and x.dtype in (np.float32, np.float64) and w.dtype == x.dtype)
+
+
+def _choose(pass_, key, ok, run):
+    """Run ``run(algorithm)`` with the algorithm ``ktrain.backends.conv`` picks for
+    ``key``: im2col where Winograd does not apply; else the forced one; else (benchmark
+    on) the fastest of one timed run each, cached per key; else the heuristic."""
+    if not ok:
+        return run("im2col")
+    forced = _algo.forced()
+    if forced is not None:
+        return run(forced)
+    if not _algo.benchmark:
+        return run(_algo.heuristic(key))
+    key = (pass_,) + key
+    name = _algo.cache.get(key)
+    if name is not None:
+        return run(name)
+    best = None
+    for name in _algo.ALGORITHMS:
+        t0 = time.perf_counter()
+        r = run(name)
+        dt = time.perf_counter() - t0
+        if best is None or dt < best[0]:
+            best = (dt, name, r)
+    _algo.cache[key] = best[1]
+    return best[2]
+
+
+def _wino_forward(xp, x, w, b, geom, keep, scale, shift, relu):
+    n, c, h, wd = x.shape
+    o = w.shape[0]
+    ho, wo = geom.out_hw(h, wd)
+    th, tw = _wg.tiles(ho, wo)
+    t = n * th * tw
+    x = xp.ascontiguousarray(x)
+    v = _POOL.take(xp, (16, c, t), x.dtype)
+    _wg.input_transform(xp, x, geom[3][0][0], geom[3][1][0], th, tw, v)
+    u = _wg.filter_transform(xp, w)
+    mm = _POOL.take(xp, (16, o, t), x.dtype)
+    xp.matmul(u, v, out=mm)
+    mul = None if scale is None else xp.ascontiguousarray(xp.asarray(scale, dtype=x.dtype))
+    add = None if b is None else b.astype(x.dtype, copy=False)
+    if shift is not None:
+        sh = xp.asarray(shift, dtype=x.dtype)
+        add = sh if add is None else add * (mul if mul is not None else 1) + sh
+    elif add is not None and mul is not None:
+        add = add * mul
+    if add is not None:
+        add = xp.ascontiguousarray(add.reshape(o))
+    if mul is not None:
+        mul = mul.reshape(o)
+    y = xp.empty((n, o, ho, wo), x.dtype)
+    _wg.output_transform(xp, mm, y, th, tw, mul, add, relu)
+    _POOL.give(mm)
+    del mm
+    if keep:
+        return y, _Saved(v)
+    _POOL.give(v)
+    return y, None
+
+
+def _conv_forward(x, w, b, geom, keep_col, *, relu=False, scale=None, shift=None,
+                  pass_="forward"):
+    """y = conv(x, w) + b; returns (y, saved) where saved (im2col's ``col`` or a Winograd
+    ``_Saved``) is kept only with ``keep_col``.
+
+    Inference epilogue keywords, applied in this order on the output (fused into the
+    Winograd output transform; one in-place pass each on the im2col path):
+
+    * ``scale``, ``shift``: per-output-channel arrays of shape (O,) (a folded BatchNorm):
+      ``y = (conv(x, w) + b) * scale + shift``;
+    * ``relu``: ``y = max(y, 0)`` last.
+    """
+    key = (x.shape, w.shape, geom, x.dtype)
+
+    def run(name):
+        xp = array_module(x)
+        if name == "winograd":
+            return _wino_forward(xp, x, w, b, geom, keep_col, scale, shift, relu)
+        y, col = _im2col_forward(xp, x, w, b, geom, keep_col)
+        if relu or scale is not None or shift is not None:
+            _epilogue(xp, y, scale, shift, relu)
+        return y, col
+
+    return _choose(pass_, key, _wino_ok(geom, x, w), run)
+
+
+def _im2col_forward(xp, x, w, b, geom, keep_col):
     n, c, h, wd = x.shape
     o, cg, kh, kw = w.shape
     g = geom[4]
@@ -294,7 +426,7 @@ def _conv_input_grad(gy, w, geom, x_hw, b=None, gyt=None):
         # a stride-1 conv of the output gradient with the flipped kernel
         a, l_ = dh * (kh - 1) - pt, dw * (kw - 1) - pl
         g2 = _Geom(geom[0], (1, 1), geom[2], ((a, h - ho + pt), (l_, wd - wo + pl)), g)
-        return _conv_forward(gy, _flip_weight(xp, w, g), b, g2, False)[0]
+        return _conv_forward(gy, _flip_weight(xp, w, g), b, g2, False, pass_="input_grad")[0]
     own = gyt is None
     if own:
         gyt = _gy_t(xp, gy, g)
@@ -316,9 +448,48 @@ def _conv_input_grad(gy, w, geom, x_hw, b=None, gyt=None):
     return gx
 
 
+def _wino_weight_grad(xp, x, gy, geom, saved):
+    """Winograd weight gradient: gw = G^T (V @ dM^T) G with dM = A gy A^T."""
+    n, o, ho, wo = gy.shape
+    th, tw = _wg.tiles(ho, wo)
+    t = n * th * tw
+    own = saved is None
+    if own:
+        v = _POOL.take(xp, (16, x.shape[1], t), gy.dtype)
+        _wg.input_transform(xp, xp.ascontiguousarray(x), geom[3][0][0], geom[3][1][0],
+                            th, tw, v)
+    else:
+        v = saved.v
+    dm = _POOL.take(xp, (16, o, t), gy.dtype)
+    _wg.gradout_transform(xp, xp.ascontiguousarray(gy), th, tw, dm)
+    du = xp.matmul(v, dm.transpose(0, 2, 1))
+    _POOL.give(dm)
+    del dm
+    if own:
+        _POOL.give(v)
+    return _wg.filter_grad_transform(xp, du)
+
+
 def _conv_weight_grad(x, gy, geom, w_shape, col=None, gyt=None):
-    """The adjoint of conv in its weight: sum over batch and pixels of gy x col."""
+    """The adjoint of conv in its weight: sum over batch and pixels of gy x col (or with
+    a Winograd forward's ``_Saved``: the Winograd weight gradient)."""
     xp = array_module(gy)
+    if isinstance(col, _Saved):
+        return _wino_weight_grad(xp, x, gy, geom, col)
+    if col is None and not geom.pointwise:
+        key = (x.shape, tuple(w_shape), geom, gy.dtype)
+
+        def run(name):
+            if name == "winograd":
+                return _wino_weight_grad(xp, x, gy, geom, None)
+            return _im2col_weight_grad(xp, x, gy, geom, w_shape, None, gyt)
+
+        w_ok = _wino_ok(geom, gy, gy) and tuple(w_shape[2:]) == (3, 3)
+        return _choose("weight_grad", key, w_ok, run)
+    return _im2col_weight_grad(xp, x, gy, geom, w_shape, col, gyt)
+
+
+def _im2col_weight_grad(xp, x, gy, geom, w_shape, col, gyt):
     n, o, ho, wo = gy.shape
     _, cg, kh, kw = w_shape
     g = geom[4]
@@ -385,15 +556,16 @@ class Conv(Op):
     def _release(self):
         col = self.__dict__.pop("col", None)
         super()._release()
-        if col is not None:
-            _POOL.give(col)
+        _give_saved(col)
+        del col
 
 
 def _fused_backward(gy, x, w, col, geom, nx, nw, nb):
     xp = array_module(gy)
     g = geom[4]
     gyt = None
-    if not geom.pointwise and (nw or nb or (nx and geom[1] != (1, 1))):
+    wino = isinstance(col, _Saved)
+    if not geom.pointwise and ((nw and not wino) or nb or (nx and geom[1] != (1, 1))):
         gyt = _gy_t(xp, gy, g)
     gx = gw = gb = None
     if nb:
