@@ -106,7 +106,37 @@ def test_resnet20_matches_unfused(fast, dtype, tol):
     # only the 21 final pending tensors are computed (never the superseded ones)
     assert cf.STATS["pending"] == 21 and cf.STATS["folds"] == 21
     assert cf.STATS["relus"] == 10 and cf.STATS["computed"] == 21
-    assert (cf.STATS["kernel"] > 0) == (fast and ktrain.backends.cpu.fast_kernels_available())
+    if {"relu", "shift"} <= cf._conv_kw():  # the conv applies the epilogue itself
+        assert cf.STATS["conv_epilogue"] == 21
+    else:
+        assert (cf.STATS["kernel"] > 0) == (fast and
+                                            ktrain.backends.cpu.fast_kernels_available())
+
+
+def test_own_epilogue_kernel_against_numpy(monkeypatch):
+    """The fallback used when ops.conv has no epilogue keywords: kernel and numpy paths."""
+    monkeypatch.setattr(cf, "_CONV_KW", frozenset())
+    ktrain.manual_seed(3)
+    conv = nn.Conv2d(3, 16, 3, padding=1)
+    bn = _randomise_bn(nn.BatchNorm2d(16)).eval()
+    x = ktrain.randn(2, 3, 32, 32)
+    outs = []
+    prev = ktrain.backends.cpu.fast_kernels_enabled()
+    try:
+        for k in (True, False):
+            ktrain.backends.cpu.set_fast_kernels(k)
+            cf.reset_stats()
+            with ktrain.no_grad():
+                outs.append(_np(F.relu(bn(conv(x)))))
+            assert cf.STATS["kernel"] == int(k and
+                                             ktrain.backends.cpu.fast_kernels_available())
+    finally:
+        ktrain.backends.cpu.set_fast_kernels(prev)
+    with ktrain.no_grad():
+        ref = _np(F.relu(F.batch_norm(F.conv2d(x, conv.weight, conv.bias, padding=1), bn.running_mean,
+                                      bn.running_var, bn.weight, bn.bias)))
+    np.testing.assert_allclose(outs[0], outs[1], rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(outs[0], ref, rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("bias,inplace,stride", [(False, False, 1), (True, True, 2),

@@ -41,8 +41,11 @@ Eager mode cannot see the dataflow, so nothing here looks at module structure. I
 * Threads: computing takes a lock; the "do not flush" flag of the conv wrapper is
   thread-local. cupy arrays and other dtypes take the ordinary op.
 
-The ReLU uses ``ops.conv._conv_forward``'s ``relu`` keyword when it has one (fused into
-the copy back to NCHW), else an in-place ``maximum`` over the fresh conv output.
+The epilogue (folded bias, ReLU) goes to ``ops.conv._conv_forward``'s ``shift``/``relu``
+keywords when it has them (fused into Winograd's output transform there); otherwise the
+conv runs without bias and one threaded ``_fast`` kernel adds the bias and applies the
+ReLU in place (the conv's own bias add over its transposed GEMM output costs about twice
+a plain copy), or numpy's in-place add and ``maximum`` without kernels.
 Not done here: keeping the GEMM's (O, N, H, W) layout for the next op. Every eager
 consumer reads NCHW; a layout-tagged pending tensor would have to be understood by each
 consumer's kernel (the conv's im2col, pooling, the residual add), which is the whole-graph
@@ -73,7 +76,8 @@ __all__: list = []
 
 ENABLED = os.environ.get("KTRAIN_INFERENCE_FUSION", "1").strip().lower() not in (
     "0", "false", "off", "no")
-STATS = {"pending": 0, "folds": 0, "relus": 0, "computed": 0, "kernel": 0}
+STATS = {"pending": 0, "folds": 0, "relus": 0, "computed": 0, "kernel": 0,
+         "conv_epilogue": 0}
 
 _SLOT_GET = Tensor._data.__get__
 _SLOT_SET = Tensor._data.__set__
@@ -99,17 +103,18 @@ def reset_stats():
         STATS[k] = 0
 
 
-_RELU_KW = None
+_CONV_KW = None
 
 
-def _relu_kw():
-    global _RELU_KW
-    if _RELU_KW is None:
+def _conv_kw():
+    """The epilogue keywords ``ops.conv._conv_forward`` takes (``relu``, ``shift``)."""
+    global _CONV_KW
+    if _CONV_KW is None:
         try:
-            _RELU_KW = "relu" in inspect.signature(_conv._conv_forward).parameters
+            _CONV_KW = frozenset(inspect.signature(_conv._conv_forward).parameters)
         except (TypeError, ValueError):
-            _RELU_KW = False
-    return _RELU_KW
+            _CONV_KW = frozenset()
+    return _CONV_KW
 
 
 # ====================================================================== watching the input
@@ -309,10 +314,14 @@ def _bias_act(y, b, relu):
 
 def _run(plan):
     """The conv of ``plan`` with its epilogue, as a fresh NCHW array."""
-    if _relu_kw():  # the conv fuses the ReLU into its copy back to NCHW itself
-        return _conv._conv_forward(plan.x, plan.w, plan.b, plan.geom, False,
-                                   relu=plan.relu)[0]
     b = plan.b
+    kw = _conv_kw()
+    if "relu" in kw and "shift" in kw:
+        # the conv applies shift and ReLU itself (fused into Winograd's output transform,
+        # or one pass after a bias-free copy back to NCHW)
+        STATS["conv_epilogue"] += 1
+        return _conv._conv_forward(plan.x, plan.w, None, plan.geom, False, shift=b,
+                                   relu=plan.relu)[0]
     n, o, h, w = plan.shape
     if b is not None and n * o * h * w >= _fast.MIN_SIZE and _fast.use(plan.x, min_size=0):
         # the conv's own bias add (a ufunc over its transposed GEMM output) costs about
