@@ -11,12 +11,44 @@ from .._fast import prange
 
 
 @_fast.kernel(parallel=True)
+def _max_pool_2x2(x, out, idx):
+    """``max_pool`` for 2x2 windows of stride 2 inside the plane (same tie/NaN rules)."""
+    np_, h, w = x.shape
+    _, ho, wo = out.shape
+    for p in prange(np_):
+        for i in range(ho):
+            r = 2 * i
+            for j in range(wo):
+                c = 2 * j
+                best = x[p, r, c]
+                bi = r * w + c
+                v = x[p, r, c + 1]
+                if v > best or (v != v and best == best):
+                    best = v
+                    bi = r * w + c + 1
+                v = x[p, r + 1, c]
+                if v > best or (v != v and best == best):
+                    best = v
+                    bi = (r + 1) * w + c
+                v = x[p, r + 1, c + 1]
+                if v > best or (v != v and best == best):
+                    best = v
+                    bi = (r + 1) * w + c + 1
+                out[p, i, j] = best
+                idx[p, i, j] = bi
+
+
+@_fast.kernel(parallel=True)
 def max_pool(x, kh, kw, sh, sw, ph, pw, dh, dw, out, idx):
     """``out[p, i, j]`` = max of window (i, j) of plane p, ``idx`` its flat position
     ``h * W + w`` in the plane: the first maximum on ties, the first NaN when there is
     one (as the numpy path); padding cells never win."""
     np_, h, w = x.shape
     _, ho, wo = out.shape
+    if kh == 2 and kw == 2 and sh == 2 and sw == 2 and ph == 0 and pw == 0 and dh == 1 \
+            and dw == 1 and 2 * ho <= h and 2 * wo <= w:
+        _max_pool_2x2(x, out, idx)   # the common case, without the bounds tests
+        return
     for p in prange(np_):
         for i in range(ho):
             h0 = i * sh - ph
