@@ -100,3 +100,24 @@ def test_saved_buffer_goes_back_to_the_pool():
     w = kt.tensor(np.ones((16, 16, 3, 3), np.float32), requires_grad=True)
     F.conv2d(x, w, padding=1).sum().backward()
     assert C._POOL._bytes > 0   # V and the GEMM outputs were recycled
+
+
+def test_weight_grad_chosen_on_its_own(monkeypatch):
+    """A Winograd forward's V serves the Winograd weight gradient; with im2col chosen for
+    the weight gradient it is not used and the result is the same."""
+    calls = []
+    orig = C._wino_weight_grad
+    monkeypatch.setattr(C, "_wino_weight_grad", lambda *a: (calls.append(a[-1]), orig(*a))[1])
+    rng = np.random.default_rng(1)
+    grads = []
+    for back in ("winograd", "im2col"):
+        algo.algorithm = "winograd"
+        x = kt.tensor(rng.standard_normal((2, 3, 6, 5)), requires_grad=True)
+        w = kt.tensor(np.arange(54.0).reshape(2, 3, 3, 3) / 50, requires_grad=True)
+        y = F.conv2d(x, w, padding=1)
+        algo.algorithm = back
+        y.sum().backward()
+        grads.append(np.asarray(w.grad))
+        rng = np.random.default_rng(1)
+    assert len(calls) == 1 and isinstance(calls[0], C._Saved)
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-12, atol=1e-12)

@@ -86,7 +86,8 @@ def test_non_contiguous_input(fast, force):
 
 
 @pytest.mark.parametrize("shape,mag", [((4, 16, 32, 32, 16, 1), 1.0), ((2, 64, 8, 8, 32, 1), 1e3),
-                                       ((3, 7, 11, 13, 5, 0), 1e-3), ((8, 32, 16, 16, 32, 2), 1.0)])
+                                       ((3, 7, 11, 13, 5, 0), 1e-3),
+                                       ((8, 32, 16, 16, 32, 2), 1.0)])
 def test_float32_error_bound(shape, mag, fast, force):
     """The docstring's bound: forward/input grad 8 eps32 max|x| max|w| C 9, weight grad
     8 eps32 max|x| max|gy| N Ho Wo, against the float64 result."""
@@ -167,6 +168,7 @@ def test_epilogue_keywords(name, fast, force):
     ref = np.maximum(y0 * sc.reshape(4, 1, 1) + sh.reshape(4, 1, 1), 0)
     for kw, r in [(dict(relu=True), np.maximum(y0, 0)),
                   (dict(scale=sc, shift=sh), y0 * sc.reshape(4, 1, 1) + sh.reshape(4, 1, 1)),
-                  (dict(scale=sc, shift=sh, relu=True), ref), (dict(shift=sh), y0 + sh.reshape(4, 1, 1))]:
+                  (dict(scale=sc, shift=sh, relu=True), ref),
+                  (dict(shift=sh), y0 + sh.reshape(4, 1, 1))]:
         y = C._conv_forward(x, w, b, g, False, **kw)[0]
         np.testing.assert_allclose(y, r, rtol=1e-5, atol=1e-4)

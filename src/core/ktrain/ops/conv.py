@@ -241,18 +241,7 @@ def _epilogue(xp, y, scale, shift, relu):
     return y
 
 
-class _Saved:
-    """What a Winograd forward keeps for the weight gradient: ``v`` (P, C, T)."""
-
-    __slots__ = ("v",)
-
-    def __init__(self, v):
-        self.v = v
-
-    def give_back(self):
-        v, self.v = self.v, None
-        if v is not None:
-            _POOL.give(v)
+_Saved = _wg.Saved
 
 
 def _give_saved(saved):
@@ -296,36 +285,8 @@ def _choose(pass_, key, ok, run):
 
 
 def _wino_forward(xp, x, w, b, geom, keep, scale, shift, relu):
-    n, c, h, wd = x.shape
-    o = w.shape[0]
-    ho, wo = geom.out_hw(h, wd)
-    th, tw = _wg.tiles(ho, wo)
-    t = n * th * tw
-    x = xp.ascontiguousarray(x)
-    v = _POOL.take(xp, (16, c, t), x.dtype)
-    _wg.input_transform(xp, x, geom[3][0][0], geom[3][1][0], th, tw, v)
-    u = _wg.filter_transform(xp, w)
-    mm = _POOL.take(xp, (16, o, t), x.dtype)
-    xp.matmul(u, v, out=mm)
-    mul = None if scale is None else xp.ascontiguousarray(xp.asarray(scale, dtype=x.dtype))
-    add = None if b is None else b.astype(x.dtype, copy=False)
-    if shift is not None:
-        sh = xp.asarray(shift, dtype=x.dtype)
-        add = sh if add is None else add * (mul if mul is not None else 1) + sh
-    elif add is not None and mul is not None:
-        add = add * mul
-    if add is not None:
-        add = xp.ascontiguousarray(add.reshape(o))
-    if mul is not None:
-        mul = mul.reshape(o)
-    y = xp.empty((n, o, ho, wo), x.dtype)
-    _wg.output_transform(xp, mm, y, th, tw, mul, add, relu)
-    _POOL.give(mm)
-    del mm
-    if keep:
-        return y, _Saved(v)
-    _POOL.give(v)
-    return y, None
+    return _wg.conv_forward(xp, _POOL, x, w, b, geom[3][0][0], geom[3][1][0],
+                            geom.out_hw(*x.shape[2:]), keep, scale, shift, relu)
 
 
 def _conv_forward(x, w, b, geom, keep_col, *, relu=False, scale=None, shift=None,
@@ -449,39 +410,21 @@ def _conv_input_grad(gy, w, geom, x_hw, b=None, gyt=None):
 
 
 def _wino_weight_grad(xp, x, gy, geom, saved):
-    """Winograd weight gradient: gw = G^T (V @ dM^T) G with dM = A gy A^T."""
-    n, o, ho, wo = gy.shape
-    th, tw = _wg.tiles(ho, wo)
-    t = n * th * tw
-    own = saved is None
-    if own:
-        v = _POOL.take(xp, (16, x.shape[1], t), gy.dtype)
-        _wg.input_transform(xp, xp.ascontiguousarray(x), geom[3][0][0], geom[3][1][0],
-                            th, tw, v)
-    else:
-        v = saved.v
-    dm = _POOL.take(xp, (16, o, t), gy.dtype)
-    _wg.gradout_transform(xp, xp.ascontiguousarray(gy), th, tw, dm)
-    du = xp.matmul(v, dm.transpose(0, 2, 1))
-    _POOL.give(dm)
-    del dm
-    if own:
-        _POOL.give(v)
-    return _wg.filter_grad_transform(xp, du)
+    return _wg.weight_grad(xp, _POOL, x, gy, geom[3][0][0], geom[3][1][0], saved)
 
 
 def _conv_weight_grad(x, gy, geom, w_shape, col=None, gyt=None):
     """The adjoint of conv in its weight: sum over batch and pixels of gy x col (or with
     a Winograd forward's ``_Saved``: the Winograd weight gradient)."""
     xp = array_module(gy)
-    if isinstance(col, _Saved):
-        return _wino_weight_grad(xp, x, gy, geom, col)
-    if col is None and not geom.pointwise:
+    saved = col if isinstance(col, _Saved) else None
+    if (col is None or saved is not None) and not geom.pointwise:
+        # chosen on its own (a Winograd forward's V only saves the input transform)
         key = (x.shape, tuple(w_shape), geom, gy.dtype)
 
         def run(name):
             if name == "winograd":
-                return _wino_weight_grad(xp, x, gy, geom, None)
+                return _wino_weight_grad(xp, x, gy, geom, saved)
             return _im2col_weight_grad(xp, x, gy, geom, w_shape, None, gyt)
 
         w_ok = _wino_ok(geom, gy, gy) and tuple(w_shape[2:]) == (3, 3)
@@ -564,8 +507,7 @@ def _fused_backward(gy, x, w, col, geom, nx, nw, nb):
     xp = array_module(gy)
     g = geom[4]
     gyt = None
-    wino = isinstance(col, _Saved)
-    if not geom.pointwise and ((nw and not wino) or nb or (nx and geom[1] != (1, 1))):
+    if not geom.pointwise and (nw or nb or (nx and geom[1] != (1, 1))):
         gyt = _gy_t(xp, gy, g)
     gx = gw = gb = None
     if nb:

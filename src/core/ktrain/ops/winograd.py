@@ -408,3 +408,78 @@ def filter_grad_transform(xp, du, v=F2):
     g = xp.asarray(v.G, dtype=du.dtype)
     d4 = du.transpose(2, 1, 0).reshape(o, c, v.a, v.a)
     return xp.ascontiguousarray(xp.matmul(xp.matmul(g.T, d4), g))
+
+
+# ====================================================================== convolution
+
+
+class Saved:
+    """What a Winograd forward keeps for the weight gradient: ``v`` (P, C, T)."""
+
+    __slots__ = ("v", "pool")
+
+    def __init__(self, v, pool=None):
+        self.v = v
+        self.pool = pool
+
+    def give_back(self):
+        v, self.v = self.v, None
+        if v is not None and self.pool is not None:
+            self.pool.give(v)
+
+
+def conv_forward(xp, pool, x, w, b, pt, pl, out_hw, keep, scale, shift, relu):
+    """Winograd conv (N, C, H, W) -> (N, O, Ho, Wo), top/left pads ``pt``/``pl``, work
+    buffers from ``pool`` (``ops.conv._POOL``); returns (y, Saved or None). Epilogue:
+    ``relu((conv + b) * scale + shift)`` fused into the output transform."""
+    n, c, h, wd = x.shape
+    o = w.shape[0]
+    ho, wo = out_hw
+    th, tw = tiles(ho, wo)
+    t = n * th * tw
+    x = xp.ascontiguousarray(x)
+    v = pool.take(xp, (16, c, t), x.dtype)
+    input_transform(xp, x, pt, pl, th, tw, v)
+    u = filter_transform(xp, w)
+    mm = pool.take(xp, (16, o, t), x.dtype)
+    xp.matmul(u, v, out=mm)
+    mul = None if scale is None else xp.ascontiguousarray(xp.asarray(scale, dtype=x.dtype))
+    add = None if b is None else b.astype(x.dtype, copy=False)
+    if shift is not None:
+        sh = xp.asarray(shift, dtype=x.dtype)
+        add = sh if add is None else add * (mul if mul is not None else 1) + sh
+    elif add is not None and mul is not None:
+        add = add * mul
+    if add is not None:
+        add = xp.ascontiguousarray(add.reshape(o))
+    if mul is not None:
+        mul = mul.reshape(o)
+    y = xp.empty((n, o, ho, wo), x.dtype)
+    output_transform(xp, mm, y, th, tw, mul, add, relu)
+    pool.give(mm)
+    del mm
+    if keep:
+        return y, Saved(v, pool)
+    pool.give(v)
+    return y, None
+
+
+def weight_grad(xp, pool, x, gy, pt, pl, saved):
+    """Winograd weight gradient: gw = G^T (V @ dM^T) G with dM = A gy A^T."""
+    n, o, ho, wo = gy.shape
+    th, tw = tiles(ho, wo)
+    t = n * th * tw
+    own = saved is None
+    if own:
+        v = pool.take(xp, (16, x.shape[1], t), gy.dtype)
+        input_transform(xp, xp.ascontiguousarray(x), pt, pl, th, tw, v)
+    else:
+        v = saved.v
+    dm = pool.take(xp, (16, o, t), gy.dtype)
+    gradout_transform(xp, xp.ascontiguousarray(gy), th, tw, dm)
+    du = xp.matmul(v, dm.transpose(0, 2, 1))
+    pool.give(dm)
+    del dm
+    if own:
+        pool.give(v)
+    return filter_grad_transform(xp, du)
