@@ -133,8 +133,9 @@ def test_own_epilogue_kernel_against_numpy(monkeypatch):
     finally:
         ktrain.backends.cpu.set_fast_kernels(prev)
     with ktrain.no_grad():
-        ref = _np(F.relu(F.batch_norm(F.conv2d(x, conv.weight, conv.bias, padding=1), bn.running_mean,
-                                      bn.running_var, bn.weight, bn.bias)))
+        y = F.conv2d(x, conv.weight, conv.bias, padding=1)
+        ref = _np(F.relu(F.batch_norm(y, bn.running_mean, bn.running_var, bn.weight,
+                                      bn.bias)))
     np.testing.assert_allclose(outs[0], outs[1], rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(outs[0], ref, rtol=1e-5, atol=1e-5)
 
