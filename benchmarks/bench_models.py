@@ -1,50 +1,53 @@
-"""Training-step time and peak memory of standard workloads: ktrain beside PyTorch CPU.
+"""Training-step time and peak memory of standard workloads: ktrain beside PyTorch CPU,
+interleaved in rounds, for 1 thread and for all cores, with a load check.
 
-    python benchmarks/bench_models.py                 # all workloads, both frameworks
-    python benchmarks/bench_models.py --only mlp lstm --steps 20
+    python benchmarks/bench_models.py --torch-python /work/bench-venv/bin/python
+    python benchmarks/bench_models.py --torch-python /work/bench-venv/bin/python \
+        --markdown --json /tmp/bench_models.json          # the README table + every figure
+    python benchmarks/bench_models.py --only mlp lstm --threads 2 --rounds 7
+    ../shared/tools/wait-idle && python benchmarks/bench_models.py ...   # or --wait-idle
 
-Each (framework, workload) runs in its own subprocess so that memory is measured cleanly:
-"peak MiB" is the process's peak resident memory (imports, model, data and the steps),
-which is what a user sees; "step MiB" is the growth of that peak during the timed steps. A step is
-forward + backward + SGD(momentum=0.9) in float32; inference is forward only under
-no_grad. The ratio column is PyTorch time / ktrain time (>= 1 means ktrain is faster);
-PyTorch runs with ``torch.set_num_threads`` equal to the BLAS thread count.
+What is measured: for each workload and thread count, one fresh worker process per framework
+(``_harness.py``: same thread count for both, set before import) builds the workload once
+(seed 0, the same model code on both libraries, float32), warms it up, then the two workers
+alternate for ``--rounds`` rounds of about ``--round-s`` seconds each. A training step is
+``zero_grad``, forward, loss, backward and the optimizer step (SGD momentum 0.9 unless said);
+inference is forward only in ``eval()`` under ``no_grad``. Reported: median step time of each,
+ratio = PyTorch time / ktrain time (>= 1: ktrain is faster) as the median of the per-round
+ratios with their min-max, the target of the performance issue and PASS/MISS (all cores:
+ratio >= target; 1 thread: ratio >= that workload's all-cores ratio), each worker's peak RSS
+("peak MiB": imports, model, data, steps: what a user sees) and its growth during the timed
+steps. The run refuses (exit 3) when the 1-minute load is above 0.5 per core, unless
+``--wait-idle`` or ``--force`` (figures then marked UNDER LOAD). Without PyTorch (neither
+here nor ``--torch-python``) only ktrain's figures are printed and the ratio is n/a.
+With the defaults the whole run takes about 5-8 minutes on 2 cores.
 """
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import resource
-import statistics
-import subprocess
 import sys
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-from _common import blas_threads  # noqa: E402
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
 
 WORKLOADS = {
-    "mlp": "MLP 784-512-512-10, batch 128",
-    "resnet20": "CIFAR ResNet-20, batch 64",
-    "lstm": "LSTM classifier (vocab 10k, emb 128, hidden 256, seq 64), batch 32",
-    "transformer": "Transformer encoder (d 128, 4 heads, ff 512, 2 layers, seq 64), batch 32",
-    "resnet20_infer": "ResNet-20 inference, batch 256",
+    "mlp": "MLP 784-512-512-10, b128",
+    "transformer": "Transformer enc. 2L d128 h4 ff512 seq64, b32",
+    "resnet20": "ResNet-20 training, b64",
+    "resnet20_infer": "ResNet-20 inference, b256",
+    "lstm": "LSTM classifier emb128 h256 seq64, b32",
+    "mnist_cnn": "MNIST example CNN (Adadelta), b64",
+    "lstmcell_loop": "LSTMCell(32,64) 1,000-step loop, b16",
 }
-TARGETS = {"mlp": 0.85, "resnet20": 0.45, "lstm": 0.4, "transformer": 0.75,
-           "resnet20_infer": 0.4}
+# ratio PyTorch / ktrain the performance issue asks for, with all cores
+TARGETS = {"mlp": 1.0, "transformer": 0.9, "resnet20": 0.7, "resnet20_infer": 0.7,
+           "lstm": 0.8, "mnist_cnn": 0.8, "lstmcell_loop": 0.5}
 
 
-def _fw(name):
-    if name == "torch":
-        import torch
-
-        return torch
-    sys.path.insert(0, os.path.join(HERE, "..", "src", "core"))
-    import ktrain
-
-    return ktrain
+def _flatten(fw, x):
+    return fw.flatten(x, 1)
 
 
 def resnet20(fw, num_classes=10):
@@ -123,11 +126,41 @@ def transformer(fw):
     return Encoder()
 
 
+def mnist_net(fw):
+    """The CNN of pytorch/examples' mnist/main.py (``Net``), unchanged."""
+    nn, F = fw.nn, fw.nn.functional
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv2d(1, 32, 3, 1)
+            self.conv2 = nn.Conv2d(32, 64, 3, 1)
+            self.dropout1 = nn.Dropout(0.25)
+            self.dropout2 = nn.Dropout(0.5)
+            self.fc1 = nn.Linear(9216, 128)
+            self.fc2 = nn.Linear(128, 10)
+
+        def forward(self, x):
+            x = self.conv1(x)
+            x = F.relu(x)
+            x = self.conv2(x)
+            x = F.relu(x)
+            x = F.max_pool2d(x, 2)
+            x = self.dropout1(x)
+            x = _flatten(fw, x)
+            x = self.fc1(x)
+            x = F.relu(x)
+            x = self.dropout2(x)
+            x = self.fc2(x)
+            return F.log_softmax(x, dim=1)
+
+    return Net()
+
+
 def build(fw, name):
-    """(model, input, target) for workload ``name`` in framework ``fw``."""
+    """(model, input, target) for workload ``name`` in framework ``fw`` (used by
+    bench_threads.py too)."""
     nn = fw.nn
-    g = fw.manual_seed(0)
-    del g
     if name == "mlp":
         model = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(),
                               nn.Linear(512, 10))
@@ -146,101 +179,75 @@ def build(fw, name):
         model = transformer(fw)
         x = fw.randint(0, 1000, (32, 64))
         y = fw.randint(0, 2, (32,))
+    elif name == "mnist_cnn":
+        model = mnist_net(fw)
+        x = fw.randn(64, 1, 28, 28)
+        y = fw.randint(0, 10, (64,))
+    elif name == "lstmcell_loop":
+        model = nn.LSTMCell(32, 64)
+        x = fw.randn(1000, 16, 32)
+        y = None
     else:
         raise SystemExit(f"unknown workload {name!r}; choose from {sorted(WORKLOADS)}")
     return model, x, y
 
 
-def worker(fw_name, name, steps, warmup):
-    fw = _fw(fw_name)
-    threads = blas_threads()
-    if fw_name == "torch":
-        fw.set_num_threads(threads)
+def make_step(fw, name):
+    """The timed step of workload ``name`` (the harness's factory)."""
     model, x, y = build(fw, name)
-    base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    times = []
     if name.endswith("_infer"):
         model.eval()
-        with fw.no_grad():
-            for i in range(warmup + steps):
-                t0 = time.perf_counter()
+
+        def infer():
+            with fw.no_grad():
                 model(x)
-                if i >= warmup:
-                    times.append(time.perf_counter() - t0)
+        return infer
+    if name == "lstmcell_loop":
+        h0 = fw.zeros(16, 64)
+        c0 = fw.zeros(16, 64)
+
+        def cell_loop():
+            model.zero_grad()
+            h, c = h0, c0
+            outs = []
+            for t in range(x.shape[0]):
+                h, c = model(x[t], (h, c))
+                outs.append(h)
+            fw.stack(outs).sum().backward()
+        return cell_loop
+    if name == "mnist_cnn":
+        opt = fw.optim.Adadelta(model.parameters(), lr=1.0)
+        loss_fn = fw.nn.functional.nll_loss
     else:
         opt = fw.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
         loss_fn = fw.nn.CrossEntropyLoss()
-        for i in range(warmup + steps):
-            t0 = time.perf_counter()
-            opt.zero_grad()
-            loss = loss_fn(model(x), y)
-            loss.backward()
-            opt.step()
-            if i >= warmup:
-                times.append(time.perf_counter() - t0)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"median_ms": statistics.median(times) * 1e3, "min_ms": min(times) * 1e3,
-            "peak_mib": peak / 1024, "step_mib": (peak - base_rss) / 1024, "threads": threads}
+    model.train()
+
+    def train():
+        opt.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        opt.step()
+    return train
 
 
-def run_one(fw_name, name, steps, warmup):
-    cmd = [sys.executable, os.path.abspath(__file__), "--worker", fw_name, name,
-           "--steps", str(steps), "--warmup", str(warmup)]
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    if r.returncode != 0:
-        return {"error": (r.stderr.strip().splitlines() or ["?"])[-1]}
-    return json.loads(r.stdout.strip().splitlines()[-1])
+def cases(names):
+    import _harness as H
 
-
-def _best(a, b):
-    """The run with the lower median time (errors lose)."""
-    if a is None or "error" in a:
-        return b
-    if "error" in b:
-        return a
-    return b if b["median_ms"] < a["median_ms"] else a
+    return [H.Case(n, WORKLOADS[n], __file__, "make_step", {"name": n}) for n in names]
 
 
 def main(argv=None):
+    import _harness as H
+
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--only", nargs="*", default=list(WORKLOADS), help="workloads to run")
-    p.add_argument("--steps", type=int, default=10)
-    p.add_argument("--warmup", type=int, default=2)
-    p.add_argument("--rounds", type=int, default=3,
-                   help="alternate ktrain/torch runs this many times and keep each one's best "
-                        "median (robust to a machine shared with other work)")
-    p.add_argument("--worker", nargs=2, metavar=("FW", "WORKLOAD"), help=argparse.SUPPRESS)
+    p.add_argument("--only", nargs="+", default=list(WORKLOADS), choices=list(WORKLOADS),
+                   metavar="WORKLOAD", help=f"workloads to run (default all: {list(WORKLOADS)})")
+    H.add_arguments(p, rounds=5, round_s=1.0)
     args = p.parse_args(argv)
-    if args.worker:
-        print(json.dumps(worker(args.worker[0], args.worker[1], args.steps, args.warmup)))
-        return
-    try:
-        import torch  # noqa: F401
-
-        have_torch = True
-    except ImportError:
-        have_torch = False
-    print(f"{'workload':58s} {'ktrain ms':>10s} {'torch ms':>9s} {'ratio':>6s} {'target':>6s} "
-          f"{'kt peak':>8s} {'th peak':>8s} {'kt step':>8s} {'th step':>8s}  (MiB)")
-    for name in args.only:
-        k = t = None
-        for _ in range(args.rounds):
-            k = _best(k, run_one("ktrain", name, args.steps, args.warmup))
-            if have_torch:
-                t = _best(t, run_one("torch", name, args.steps, args.warmup))
-        if "error" in k:
-            print(f"{WORKLOADS[name]:58s} ktrain failed: {k['error']}")
-            continue
-        ts = f"{t['median_ms']:9.1f}" if t and "error" not in t else f"{'-':>9s}"
-        ratio = f"{t['median_ms'] / k['median_ms']:6.2f}" if t and "error" not in t else \
-            f"{'-':>6s}"
-        ok = t and "error" not in t
-        tm = f"{t['peak_mib']:8.0f}" if ok else f"{'-':>8s}"
-        tsm = f"{t['step_mib']:8.0f}" if ok else f"{'-':>8s}"
-        print(f"{WORKLOADS[name]:58s} {k['median_ms']:10.1f} {ts} {ratio} "
-              f"{TARGETS[name]:6.2f} {k['peak_mib']:8.0f} {tm} {k['step_mib']:8.0f} {tsm}",
-              flush=True)
+    return H.main_run(args, cases(args.only), "bench_models: step time, ktrain vs PyTorch CPU",
+                      unit="ms", targets=TARGETS, memory=True, fresh=True)
 
 
 if __name__ == "__main__":
