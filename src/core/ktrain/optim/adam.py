@@ -1,6 +1,8 @@
 """Adam (and the decoupled weight decay of AdamW), with AMSGrad and maximize."""
 from __future__ import annotations
 
+from .. import _fast
+from . import _fused
 from .optimizer import Optimizer, _scalar, _scalar_tensor
 
 __all__ = ["Adam"]
@@ -108,6 +110,15 @@ class Adam(Optimizer):
         step_size, bc2_sqrt = sc
         beta1, beta2 = group["betas"]
         lr = _scalar(group["lr"])
+        if (not group["amsgrad"] and type(self)._apply is Adam._apply and P.ndim == 1
+                and _fast.use(P, G, *S.values())):  # one fused pass (ktrain._fast)
+            wd = group["weight_decay"]
+            dec = bool(group["decoupled_weight_decay"])
+            _fused._adam(P, G, S["exp_avg"], S["exp_avg_sq"], dt(step_size), dt(bc2_sqrt),
+                         dt(1 - beta1), dt(beta2), dt(1 - beta2), dt(group["eps"]),
+                         dt(0 if dec else wd), dt(1 - lr * wd if dec else 1),
+                         bool(group["maximize"]))
+            return
         t = W.tmp(0)
         m, v = _adam_moments(xp, dt, group, P, G, S, t, lr)
         if group["amsgrad"]:
