@@ -8,6 +8,8 @@ results match the numpy path to float rounding. Called from ``_apply`` only when
 """
 from __future__ import annotations
 
+import math
+
 from .. import _fast
 from .._fast import prange
 
@@ -51,4 +53,4 @@ def _adam(p, g, m, v, step_size, bc2_sqrt, one_m_b1, b2, one_m_b2, eps, l2, deca
         vi = v[i] * b2 + (gi * gi) * one_m_b2
         m[i] = mi
         v[i] = vi
-        p[i] = pi - (mi / (vi ** 0.5 / bc2_sqrt + eps)) * step_size
+        p[i] = pi - (mi / (math.sqrt(vi) / bc2_sqrt + eps)) * step_size
