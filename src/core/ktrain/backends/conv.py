@@ -24,8 +24,9 @@
 from __future__ import annotations
 
 import os
+import time
 
-__all__ = ["benchmark", "algorithm", "ALGORITHMS", "heuristic", "clear_cache", "cache"]
+__all__ = ["benchmark", "algorithm", "ALGORITHMS", "heuristic", "clear_cache", "cache", "choose"]
 
 ALGORITHMS = ("im2col", "winograd")
 
@@ -54,3 +55,29 @@ def forced():
         raise ValueError(f"ktrain.backends.conv.algorithm must be None, 'auto' or one of "
                          f"{ALGORITHMS}, got {a!r}")
     return a
+
+
+def choose(pass_, key, ok, run):
+    """Run ``run(algorithm)`` with the algorithm ``ktrain.backends.conv`` picks for
+    ``key``: im2col where Winograd does not apply; else the forced one; else (benchmark
+    on) the fastest of one timed run each, cached per key; else the heuristic."""
+    if not ok:
+        return run("im2col")
+    f = forced()
+    if f is not None:
+        return run(f)
+    if not benchmark:
+        return run(heuristic(key))
+    key = (pass_,) + key
+    name = cache.get(key)
+    if name is not None:
+        return run(name)
+    best = None
+    for name in ALGORITHMS:
+        t0 = time.perf_counter()
+        r = run(name)
+        dt = time.perf_counter() - t0
+        if best is None or dt < best[0]:
+            best = (dt, name, r)
+    cache[key] = best[1]
+    return best[2]

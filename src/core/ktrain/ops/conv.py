@@ -21,11 +21,8 @@ Layout, chosen by measurement on the 2-core CPU (``benchmarks/bench_conv.py``):
 * Work arrays come from ``_POOL``: freed big arrays go back to the OS, and faulting
   the same pages in again every step cost ~15% of a conv stack's training step.
 
-* Winograd F(2x2, 3x3) (``ops.winograd``) is the other algorithm for 3x3, stride 1,
-  dilation 1, groups 1 convs in float32/float64; which one runs is chosen per pass and
-  shape by ``ktrain.backends.conv`` (forced, benchmarked, or the measured heuristic).
-  A Winograd forward keeps its transformed input ``V`` (in a ``_Saved``) for the weight
-  gradient instead of ``col``.
+* Winograd F(2x2, 3x3) (``ops.winograd``: 3x3, stride 1, groups 1) is chosen per pass and
+  shape by ``ktrain.backends.conv``; its forward keeps ``V`` (a ``_Saved``), not ``col``.
 
 The three linear maps (conv, its adjoint in the input, its adjoint in the weight) are
 three Ops whose backward rules are written with each other, so gradients of any order
@@ -35,7 +32,6 @@ transposed output gradient between the weight and bias gradients and the col2im 
 from __future__ import annotations
 
 import sys
-import time
 
 import numpy as np
 
@@ -258,30 +254,7 @@ def _wino_ok(geom, x, w):
             and x.dtype in (np.float32, np.float64) and w.dtype == x.dtype)
 
 
-def _choose(pass_, key, ok, run):
-    """Run ``run(algorithm)`` with the algorithm ``ktrain.backends.conv`` picks for
-    ``key``: im2col where Winograd does not apply; else the forced one; else (benchmark
-    on) the fastest of one timed run each, cached per key; else the heuristic."""
-    if not ok:
-        return run("im2col")
-    forced = _algo.forced()
-    if forced is not None:
-        return run(forced)
-    if not _algo.benchmark:
-        return run(_algo.heuristic(key))
-    key = (pass_,) + key
-    name = _algo.cache.get(key)
-    if name is not None:
-        return run(name)
-    best = None
-    for name in _algo.ALGORITHMS:
-        t0 = time.perf_counter()
-        r = run(name)
-        dt = time.perf_counter() - t0
-        if best is None or dt < best[0]:
-            best = (dt, name, r)
-    _algo.cache[key] = best[1]
-    return best[2]
+_choose = _algo.choose
 
 
 def _wino_forward(xp, x, w, b, geom, keep, scale, shift, relu):
