@@ -1,19 +1,22 @@
-"""Conv2d forward+backward on the layers of a CIFAR ResNet-20, ktrain beside PyTorch.
+"""Conv2d forward+backward on the layers of a CIFAR ResNet-20, ktrain beside PyTorch,
+interleaved in rounds (``_harness.py``), for 1 thread and all cores, with a load check.
 
-Run: ``python benchmarks/bench_conv.py [--batch 64] [--repeat 15] [--profile]``.
+    python benchmarks/bench_conv.py --torch-python /work/bench-venv/bin/python
+    python benchmarks/bench_conv.py --torch-python /work/bench-venv/bin/python --stack-only
+    python benchmarks/bench_conv.py --profile-only        # ktrain's phases, in this process
 
-Tables: the whole conv stack of a ResNet-20 (19 convs and the two 1x1 shortcuts,
-chained, no BN/ReLU) for a training step and for inference; then each distinct layer,
-forward+backward and forward under no_grad, with a "ResNet-20 convs" row that weights
-each layer by how often the network uses it. ``--profile`` adds ktrain's time per phase
-(im2col copy, GEMM, copy to NCHW, transposed output gradient, weight-gradient GEMM,
-input gradient) on raw arrays.
+Tables: the whole conv stack of a ResNet-20 (19 convs and the two 1x1 shortcuts, chained,
+no BN/ReLU) for a training step and for inference; then each distinct layer,
+forward+backward and forward under no_grad, followed by a "ResNet-20 convs" line that weights
+each layer's median by how often the network uses it. ``--profile`` adds ktrain's time per
+phase (im2col copy, GEMM, copy to NCHW, transposed output gradient, weight-gradient GEMM,
+input gradient) on raw arrays, in this process (ktrain only, after the same load check).
 
-PyTorch is used when importable, with ``torch.set_num_threads(2)`` (or the value of
-``OPENBLAS_NUM_THREADS`` when set, which also sets numpy's BLAS threads). The two
-libraries run alternately and each figure is a median over ``--repeat`` runs (the machine
-may be shared; "min" columns show the best run). Ratio = PyTorch time / ktrain time
-(higher is better for ktrain).
+One persistent worker per framework and thread count serves every case (the memory
+figures are therefore not reported here); each case is built, warmed up, then timed in
+``--rounds`` alternating rounds. Ratio = PyTorch time / ktrain time (>= 1: ktrain faster),
+the median of the per-round ratios. Refuses to run (exit 3) when the 1-minute load is above
+0.5 per core unless ``--wait-idle`` or ``--force`` (figures then marked UNDER LOAD).
 """
 from __future__ import annotations
 
@@ -23,16 +26,9 @@ import statistics
 import sys
 import time
 
-import numpy as np
-
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "src", "core"))
-import ktrain as kt  # noqa: E402
-import ktrain.nn as knn  # noqa: E402
-
-try:
-    import torch
-except ImportError:  # PyTorch is optional: the table then has no torch column
-    torch = None
+HERE = os.path.dirname(os.path.abspath(__file__))
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
 
 # name, in, out, size, kernel, stride, padding, uses in ResNet-20
 LAYERS = [
@@ -51,13 +47,14 @@ def _median_ms(times):
     return statistics.median(times) * 1e3
 
 
-def ktrain_case(cin, cout, size, k, s, p, batch, train):
-    conv = knn.Conv2d(cin, cout, k, s, p, bias=False)
-    x = kt.randn(batch, cin, size, size, requires_grad=train and cin != 3)
+def conv_layer(fw, cin, cout, size, k, s, p, batch, train):
+    """One Conv2d layer: forward+backward (``train``) or forward under no_grad."""
+    conv = fw.nn.Conv2d(cin, cout, k, s, p, bias=False)
+    x = fw.randn(batch, cin, size, size, requires_grad=train and cin != 3)
     if not train:
         def step():
-            with kt.no_grad():
-                conv(x)
+            with fw.no_grad():
+                conv(x).numpy()  # materialise: ktrain may defer a no_grad conv (fusion)
         return step
     g = None
 
@@ -65,26 +62,7 @@ def ktrain_case(cin, cout, size, k, s, p, batch, train):
         nonlocal g
         y = conv(x)
         if g is None:
-            g = kt.ones(y.shape)
-        y.backward(g)
-    return step
-
-
-def torch_case(cin, cout, size, k, s, p, batch, train):
-    conv = torch.nn.Conv2d(cin, cout, k, s, p, bias=False)
-    x = torch.randn(batch, cin, size, size, requires_grad=train and cin != 3)
-    if not train:
-        def step():
-            with torch.no_grad():
-                conv(x)
-        return step
-    g = None
-
-    def step():
-        nonlocal g
-        y = conv(x)
-        if g is None:
-            g = torch.ones(y.shape)
+            g = fw.ones(y.shape)
         y.backward(g)
     return step
 
@@ -99,12 +77,10 @@ def stack_layers():
     return layers
 
 
-def stack_case(lib, batch, train):
+def conv_stack(fw, batch, train):
     """Forward (and backward) through the whole conv stack of a ResNet-20 (no BN/ReLU)."""
-    mod = kt if lib == "ktrain" else torch
-    nnm = knn if lib == "ktrain" else torch.nn
-    convs = [(nnm.Conv2d(i, o, k, s, p, bias=False), sc) for i, o, k, s, p, sc in stack_layers()]
-    x = mod.randn(batch, 3, 32, 32)
+    convs = [(fw.nn.Conv2d(i, o, k, s, p, bias=False), sc) for i, o, k, s, p, sc in stack_layers()]
+    x = fw.randn(batch, 3, 32, 32)
 
     def forward():
         h = x
@@ -118,8 +94,9 @@ def stack_case(lib, batch, train):
 
     if not train:
         def step():
-            with mod.no_grad():
-                forward()
+            with fw.no_grad():
+                for y in forward():
+                    y.numpy()  # materialise: ktrain may defer a no_grad conv (fusion)
         return step
 
     def step():
@@ -131,67 +108,11 @@ def stack_case(lib, batch, train):
     return step
 
 
-def run_stack(batch, repeat):
-    print(f"\nResNet-20 conv stack (19 convs + 2 shortcuts, chained), batch {batch}")
-    hdr = f"{'':22s} {'ktrain ms':>10s} {'(min)':>7s}"
-    if torch is not None:
-        hdr += f" {'torch ms':>10s} {'(min)':>7s} {'ratio':>7s}"
-    print(hdr)
-    for train in (True, False):
-        fns = [stack_case("ktrain", batch, train)]
-        if torch is not None:
-            fns.append(stack_case("torch", batch, train))
-        med, mins = time_pair(fns, repeat, with_min=True)
-        line = f"{'training step' if train else 'inference':22s} {med[0]:10.1f} {mins[0]:7.1f}"
-        if torch is not None:
-            line += f" {med[1]:10.1f} {mins[1]:7.1f} {med[1] / med[0]:7.2f}"
-        print(line)
-
-
-def time_pair(fns, repeat, with_min=False):
-    """Alternate the functions ``repeat`` times (after 2 warm-up calls); medians in ms."""
-    for f in fns:
-        f()
-        f()
-    times = [[] for _ in fns]
-    for _ in range(repeat):
-        for t, f in zip(times, fns):
-            t0 = time.perf_counter()
-            f()
-            t.append(time.perf_counter() - t0)
-    med = [_median_ms(t) for t in times]
-    if with_min:
-        return med, [min(t) * 1e3 for t in times]
-    return med
-
-
-def run_table(batch, repeat, train):
-    title = "forward+backward" if train else "forward (no_grad)"
-    print(f"\nConv2d {title}, batch {batch}")
-    hdr = f"{'layer':22s} {'ktrain ms':>10s}"
-    if torch is not None:
-        hdr += f" {'torch ms':>10s} {'ratio':>7s}"
-    print(hdr)
-    tot_k = tot_t = 0.0
-    for name, cin, cout, size, k, s, p, uses in LAYERS:
-        fns = [ktrain_case(cin, cout, size, k, s, p, batch, train)]
-        if torch is not None:
-            fns.append(torch_case(cin, cout, size, k, s, p, batch, train))
-        ms = time_pair(fns, repeat)
-        tot_k += uses * ms[0]
-        line = f"{name:22s} {ms[0]:10.2f}"
-        if torch is not None:
-            tot_t += uses * ms[1]
-            line += f" {ms[1]:10.2f} {ms[1] / ms[0]:7.2f}"
-        print(line)
-    line = f"{'ResNet-20 convs':22s} {tot_k:10.1f}"
-    if torch is not None:
-        line += f" {tot_t:10.1f} {tot_t / tot_k:7.2f}"
-    print(line)
-
-
 def profile_phases(batch, repeat):
     """Time ktrain's conv phases on raw arrays (what the GEMM floor is, what copies cost)."""
+    import numpy as np
+
+    sys.path.insert(0, os.path.join(HERE, "..", "src", "core"))
     from ktrain.ops import conv as C
 
     print(f"\nktrain phases per layer (ms, median of {repeat}), batch {batch}")
@@ -236,28 +157,82 @@ def _timed(f):
     return time.perf_counter() - t0
 
 
+def cases(batch, stack=True, layers=True, inference=True):
+    import _harness as H
+
+    out = []
+    modes = (True, False) if inference else (True,)
+    if stack:
+        for train in modes:
+            out.append(H.Case(f"stack_{'train' if train else 'infer'}",
+                              f"ResNet-20 conv stack, {'fwd+bwd' if train else 'no_grad fwd'}",
+                              __file__, "conv_stack", {"batch": batch, "train": train}))
+    if layers:
+        for train in modes:
+            for name, cin, cout, size, k, s, p, _ in LAYERS:
+                out.append(H.Case(f"{name}|{'train' if train else 'infer'}",
+                                  f"{name} {'fwd+bwd' if train else 'fwd'}", __file__,
+                                  "conv_layer", dict(cin=cin, cout=cout, size=size, k=k, s=s,
+                                                     p=p, batch=batch, train=train)))
+    return out
+
+
+def weighted_lines(results):
+    """"ResNet-20 convs": each layer's median weighted by its uses, per mode and threads."""
+    uses = {name: u for name, *_, u in LAYERS}
+    tot = {}
+    for r in results:
+        if "|" not in r["case"]:
+            continue
+        name, mode = r["case"].split("|")
+        key = (mode, r["threads"])
+        acc = tot.setdefault(key, {})
+        for f, fr in r["frameworks"].items():
+            if "median_s" in fr:
+                acc[f] = acc.get(f, 0.0) + uses[name] * fr["median_s"]
+            else:
+                acc[f] = float("nan")
+    lines = []
+    for (mode, th), acc in tot.items():
+        k, t = acc.get("ktrain"), acc.get("torch")
+        line = f"ResNet-20 convs ({'fwd+bwd' if mode == 'train' else 'fwd'}, {th} thr): " \
+               f"ktrain {k * 1e3:.1f} ms"
+        if t is not None:
+            line += f", torch {t * 1e3:.1f} ms, ratio {t / k:.2f}"
+        lines.append(line)
+    return lines
+
+
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    import _harness as H
+
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--batch", type=int, default=64)
-    ap.add_argument("--repeat", type=int, default=15)
     ap.add_argument("--profile", action="store_true", help="also time ktrain's phases")
-    ap.add_argument("--no-inference", action="store_true", help="skip the forward-only table")
+    ap.add_argument("--repeat", type=int, default=15, help="timed runs per phase (--profile)")
+    ap.add_argument("--no-inference", action="store_true", help="skip the forward-only cases")
     ap.add_argument("--profile-only", action="store_true", help="only the phase table")
     ap.add_argument("--stack-only", action="store_true", help="only the whole-stack timing")
+    H.add_arguments(ap, rounds=5, round_s=0.3)
     args = ap.parse_args(argv)
-    if torch is not None:
-        torch.set_num_threads(int(os.environ.get("OPENBLAS_NUM_THREADS", 2)))
-    kt.manual_seed(0)
-    if args.stack_only:
-        run_stack(args.batch, args.repeat)
-        return
-    if not args.profile_only:
-        run_stack(args.batch, args.repeat)
-        run_table(args.batch, args.repeat, True)
-        if not args.no_inference:
-            run_table(args.batch, args.repeat, False)
-    if args.profile or args.profile_only:
+    if args.profile_only:
+        try:
+            H.check_load(args.force, args.wait_idle, args.wait_timeout)
+        except SystemExit as e:
+            H._log(str(e.code))
+            raise SystemExit(H.EXIT_UNDER_LOAD) from None
         profile_phases(args.batch, args.repeat)
+        return None
+    report = H.main_run(args, cases(args.batch, layers=not args.stack_only,
+                                    inference=not args.no_inference),
+                        f"bench_conv: ResNet-20 convolutions, batch {args.batch}", unit="ms",
+                        memory=False, fresh=False)
+    for line in weighted_lines(report["results"]):
+        print(line + (f"  [{H.UNDER_LOAD}]" if report["under_load"] else ""))
+    if args.profile:
+        profile_phases(args.batch, args.repeat)
+    return report
 
 
 if __name__ == "__main__":

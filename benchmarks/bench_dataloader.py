@@ -9,7 +9,9 @@ comes first, and the "first epoch" column includes starting the workers. "main C
 the CPU time the main process spends per image: what a training loop loses to loading
 (it does not depend on how busy the machine is, unlike images/s); ``--io-ms`` adds a
 simulated storage latency per image. When PyTorch is importable, the same dataset runs
-through ``torch.utils.data.DataLoader`` for reference.
+through ``torch.utils.data.DataLoader`` for reference. The load before and after is printed;
+the run refuses to start (exit 3) when the 1-minute load is above 0.5 per core, unless
+``--force`` (figures then marked UNDER LOAD) or ``--wait-idle``.
 """
 from __future__ import annotations
 
@@ -109,7 +111,19 @@ def main():
     ap.add_argument("--rounds", type=int, default=3,
                     help="interleaved repetitions; the best of them is reported (a shared "
                          "machine's load comes and goes)")
+    ap.add_argument("--force", action="store_true",
+                    help="run even when the machine is busy; figures are marked UNDER LOAD")
+    ap.add_argument("--wait-idle", action="store_true",
+                    help="wait until the 1-minute load is below 0.5 per core first")
     args = ap.parse_args()
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import _harness as H
+
+    try:
+        before, under_load = H.check_load(args.force, args.wait_idle)
+    except SystemExit as e:
+        H._log(str(e.code))
+        raise SystemExit(H.EXIT_UNDER_LOAD) from None
 
     def loaders(ds):
         for nw in args.workers:
@@ -140,7 +154,11 @@ def main():
           f"{'first epoch img/s':>17s} {'main CPU us/img':>15s}")
     for (lib, nw), (ips, first, cpu) in sorted(best.items(), key=lambda kv: (kv[0][1], kv[0][0])):
         ratio = ips / best[(lib, args.workers[0])][0]
-        print(f"{lib:8s} {nw:7d} {ips:9.0f} {ratio:11.2f}x {first:17.0f} {cpu:15.1f}")
+        print(f"{lib:8s} {nw:7d} {ips:9.0f} {ratio:11.2f}x {first:17.0f} {cpu:15.1f}"
+              + (f"  {H.UNDER_LOAD}" if under_load else ""))
+    la = H.read_loadavg()
+    print(f"load before {before['loadavg'][0]:.2f}, after {la[0]:.2f} (1-minute; this "
+          f"benchmark's own workers count in the latter)")
 
 
 if __name__ == "__main__":

@@ -12,7 +12,8 @@ What is measured: for each workload and thread count, one fresh worker process p
 (seed 0, the same model code on both libraries, float32), warms it up, then the two workers
 alternate for ``--rounds`` rounds of about ``--round-s`` seconds each. A training step is
 ``zero_grad``, forward, loss, backward and the optimizer step (SGD momentum 0.9 unless said);
-inference is forward only in ``eval()`` under ``no_grad``. Reported: median step time of each,
+inference is forward only in ``eval()`` under ``no_grad``, the output converted to numpy
+(ktrain may defer a no_grad convolution; the conversion makes both libraries compute it). Reported: median step time of each,
 ratio = PyTorch time / ktrain time (>= 1: ktrain is faster) as the median of the per-round
 ratios with their min-max, the target of the performance issue and PASS/MISS (all cores:
 ratio >= target; 1 thread: ratio >= that workload's all-cores ratio), each worker's peak RSS
@@ -200,7 +201,8 @@ def make_step(fw, name):
 
         def infer():
             with fw.no_grad():
-                model(x)
+                # materialise the output: ktrain may defer no_grad convolutions (fusion)
+                model(x).numpy()
         return infer
     if name == "lstmcell_loop":
         h0 = fw.zeros(16, 64)

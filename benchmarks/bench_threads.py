@@ -18,7 +18,8 @@ Two kinds of workload:
 Settings are interleaved in rounds (1, all, auto, 1, all, auto, ...) and each cell is the
 median over rounds. 'busy' starts one pure-Python spinning process for the duration of the
 condition. The load average is printed before and after each condition; an 'idle' figure
-taken with a 1-minute load above 0.5 per core is flagged, since it is not a result.
+taken with a 1-minute load above 0.5 per core is flagged, since it is not a result, and the
+run refuses to start (exit 3) at such a load unless ``--force`` or ``--wait-idle``.
 OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE (set on some machines to work around old OpenBLAS bugs;
 they slow a current numpy) are removed from the workers' environment unless ``--keep-env``.
 """
@@ -99,7 +100,7 @@ def step_worker(name, steps):
     def step():
         if infer:
             with fw.no_grad():
-                model(x)
+                model(x).numpy()  # materialise: ktrain may defer no_grad convolutions
             return
         opt.zero_grad()
         loss_fn(model(x), y).backward()
@@ -157,11 +158,22 @@ def main(argv=None):
     p.add_argument("--keep-env", action="store_true",
                    help="keep OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE in the workers' environment")
     p.add_argument("--json", help="also write the results here")
+    p.add_argument("--force", action="store_true",
+                   help="run even when the machine is busy (the idle figures are then flagged)")
+    p.add_argument("--wait-idle", action="store_true",
+                   help="wait until the 1-minute load is below 0.5 per core first")
     p.add_argument("--worker", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.worker:
         print(json.dumps(step_worker(args.worker, args.steps)))
         return
+    import _harness as H
+
+    try:  # the 'idle' condition needs an idle machine: refuse (exit 3) unless --force
+        H.check_load(args.force or args.conditions == ["busy"], args.wait_idle)
+    except SystemExit as e:
+        H._log(str(e.code))
+        raise SystemExit(H.EXIT_UNDER_LOAD) from None
 
     from ktrain._threads import num_cores
 
