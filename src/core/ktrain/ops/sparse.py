@@ -9,7 +9,11 @@ gradient per index (``padding_idx``, ``scale_grad_by_freq``). The wrappers are i
 """
 from __future__ import annotations
 
+import numpy as np
+
+from .. import _fast
 from .._backend import array_module, scatter_add
+from .._fast import prange
 from ..autograd.function import Op
 from ..autograd.grad_mode import no_grad
 
@@ -33,6 +37,21 @@ class _Gather(Op):
         return _ScatterRows.apply(g, idx, coef, n), None, None
 
 
+@_fast.kernel(parallel=True)
+def _scatter_rows_into(out, idx, g):
+    """``out[idx[k]] += g[k]`` for rows (repeated indices accumulate, in index order per
+    column, as ``np.add.at``); threads split the columns, so no two write one element."""
+    m, d = g.shape
+    nblk = (d + 63) // 64
+    for jb in prange(nblk):
+        j0 = jb * 64
+        j1 = min(d, j0 + 64)
+        for k in range(m):
+            r = idx[k]
+            for j in range(j0, j1):
+                out[r, j] += g[k, j]
+
+
 class _ScatterRows(Op):
     """The adjoint of ``_Gather``: ``out[idx[k]] += g[k] * coef[k]`` into ``n`` rows."""
 
@@ -45,7 +64,12 @@ class _ScatterRows(Op):
         if coef is not None:
             g2 = g2 * coef.reshape(-1, 1)
         out = xp.zeros((n, d), g.dtype)
-        scatter_add(xp, out, idx.reshape(-1), g2)
+        flat = idx.reshape(-1)
+        if _fast.use(g2, flat, min_size=4096) and g2.flags.c_contiguous and (
+                flat.size == 0 or (0 <= flat.min() and flat.max() < n)):
+            _scatter_rows_into(out, flat.astype(np.int64, copy=False), g2)
+        else:  # the reference path (and negative indices, which it wraps)
+            scatter_add(xp, out, flat, g2)
         return out
 
     @staticmethod
