@@ -796,7 +796,7 @@ def markdown_header(report):
     vers = []
     for f, info in report.get("versions", {}).items():
         bits = [f"{f} {info.get(f, '')}".strip()]
-        if info.get("numpy"):
+        if info.get("numpy") and f != "numpy":
             bits.append(f"numpy {info['numpy']}")
         blas = [p for p in info.get("threadpools", []) if p.get("user_api") == "blas"]
         if blas:

@@ -1,97 +1,95 @@
-"""Per-op overhead and backward cost of ktrain beside raw numpy and PyTorch CPU.
+"""Per-op overhead and backward cost of ktrain beside raw numpy and PyTorch CPU, interleaved
+in rounds (``_harness.py``), for 1 thread and all cores, with a load check.
 
-Run: ``python benchmarks/bench_core.py`` (PyTorch is used when importable, with
-``torch.set_num_threads`` equal to the BLAS thread count). Prints a table of median
-times; the ratio column is PyTorch time / ktrain time (higher is better for ktrain).
+    python benchmarks/bench_core.py --torch-python /work/bench-venv/bin/python
+    python benchmarks/bench_core.py --torch-python /work/bench-venv/bin/python --threads 1
+
+Cases: small-tensor ops (add, mul, 8x8 matmul, sum on 4-element tensors), without and with
+``requires_grad`` (the autograd recording cost), each step being ``--number`` calls and the
+figure the time of one call; and the backward of a 1,000-op chain (mul/add alternating,
+the chain built outside the timed part). One worker per framework (numpy, ktrain, PyTorch)
+and thread count serves every case; the frameworks alternate in rounds. Ratio = PyTorch time
+/ ktrain time (>= 1: ktrain faster). Refuses to run (exit 3) when the 1-minute load is above
+0.5 per core unless ``--wait-idle`` or ``--force`` (figures then marked UNDER LOAD).
 """
 from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
-import timeit
+import time
 
-import numpy as np
+HERE = os.path.dirname(os.path.abspath(__file__))
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import blas_threads  # noqa: E402
-
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "src", "core"))
-import ktrain as kt  # noqa: E402
-
-try:
-    import torch
-except ImportError:  # PyTorch is optional: the table then has no torch column
-    torch = None
+OPS = ("add", "mul", "matmul 8x8", "sum")
 
 
-def per_call_us(fn, number, repeat=7):
-    """Median over ``repeat`` runs of the time of one call, in microseconds."""
-    times = timeit.repeat(fn, number=number, repeat=repeat)
-    return statistics.median(times) / number * 1e6
+def small_op(fw, op, requires_grad, number):
+    """``number`` calls of the small op ``op`` (the harness divides the time by it)."""
+    if fw.__name__ == "numpy":
+        a, b, m = fw.ones(4, fw.float32), fw.ones(4, fw.float32), fw.ones((8, 8), fw.float32)
+    else:
+        a = fw.ones(4, requires_grad=requires_grad)
+        b = fw.ones(4, requires_grad=requires_grad)
+        m = fw.ones(8, 8, requires_grad=requires_grad)
+    f = {"add": lambda: a + b, "mul": lambda: a * b, "matmul 8x8": lambda: m @ m,
+         "sum": lambda: a.sum()}[op]
+    rng = range(number)
+
+    def step():
+        for _ in rng:
+            f()
+    return step, number
 
 
-def op_cases(lib, rg):
-    """(name, thunk) for the small-op cases in library ``lib`` (numpy, ktrain or torch)."""
-    if lib == "numpy":
-        a = np.ones(4, np.float32)
-        b = np.ones(4, np.float32)
-        m = np.ones((8, 8), np.float32)
-        return [("add", lambda: a + b), ("mul", lambda: a * b), ("matmul 8x8", lambda: m @ m),
-                ("sum", lambda: a.sum())]
-    mod = kt if lib == "ktrain" else torch
-    a = mod.ones(4, requires_grad=rg)
-    b = mod.ones(4, requires_grad=rg)
-    m = mod.ones(8, 8, requires_grad=rg)
-    return [("add", lambda: a + b), ("mul", lambda: a * b), ("matmul 8x8", lambda: m @ m),
-            ("sum", lambda: a.sum())]
-
-
-def chain_backward_ms(mod, n_ops=1000, repeat=7):
-    """Median time of backward through a chain of ``n_ops`` small ops (mul/add alternating)."""
-    times = []
-    for _ in range(repeat):
-        x = mod.ones(16, requires_grad=True)
+def chain_backward(fw, n_ops=1000):
+    """Backward through a chain of ``n_ops`` small ops; the step times only the backward."""
+    def step():
+        x = fw.ones(16, requires_grad=True)
         y = x
-        for i in range(n_ops // 2):
+        for _ in range(n_ops // 2):
             y = y * 1.0001
             y = y + 0.5
         loss = y.sum()
-        t0 = timeit.default_timer()
+        t0 = time.perf_counter()
         loss.backward()
-        times.append(timeit.default_timer() - t0)
-    return statistics.median(times) * 1e3
+        return time.perf_counter() - t0
+    return step
+
+
+def cases(number):
+    import _harness as H
+
+    out = []
+    for rg in (False, True):
+        for op in OPS:
+            out.append(H.Case(f"{op}|{rg}", op + (" (requires_grad)" if rg else ""), __file__,
+                              "small_op", dict(op=op, requires_grad=rg, number=number),
+                              frameworks=None if not rg else ("ktrain", "torch")))
+    out.append(H.Case("chain", "backward of a 1,000-op chain", __file__, "chain_backward",
+                      frameworks=("ktrain", "torch")))
+    return out
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--number", type=int, default=20000, help="calls per timing run")
+    import _harness as H
+
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--number", type=int, default=2000, help="calls per timed step")
+    H.add_arguments(p, rounds=5, round_s=0.3)
     args = p.parse_args(argv)
-    threads = blas_threads()
-    if torch is not None:
-        torch.set_num_threads(threads)
-    print(f"ktrain {kt.__version__}, numpy {np.__version__}, "
-          f"torch {torch.__version__ if torch else 'not installed'}, BLAS threads {threads}")
-    rows = []
-    np_times = {name: per_call_us(fn, args.number) for name, fn in op_cases("numpy", False)}
-    for rg in (False, True):
-        kt_cases = op_cases("ktrain", rg)
-        th_cases = op_cases("torch", rg) if torch else [(n, None) for n, _ in kt_cases]
-        for (name, kfn), (_, tfn) in zip(kt_cases, th_cases):
-            k = per_call_us(kfn, args.number)
-            t = per_call_us(tfn, args.number) if tfn else None
-            rows.append((name + (" (requires_grad)" if rg else ""), np_times[name], k, t))
-    print(f"\n{'op (small tensors)':32s} {'numpy us':>9s} {'ktrain us':>10s} {'torch us':>9s} "
-          f"{'torch/ktrain':>12s}")
-    for name, n, k, t in rows:
-        ts = f"{t:9.2f}" if t is not None else f"{'-':>9s}"
-        rs = f"{t / k:12.2f}" if t is not None else f"{'-':>12s}"
-        print(f"{name:32s} {n:9.2f} {k:10.2f} {ts} {rs}")
-    kb = chain_backward_ms(kt)
-    tb = chain_backward_ms(torch) if torch else None
-    print(f"\n{'backward of a 1,000-op chain':32s} {'':9s} {kb:8.2f}ms "
-          + (f"{tb:7.2f}ms {tb / kb:12.2f}" if tb is not None else ""))
+    report = H.main_run(args, cases(args.number), "bench_core: per-op overhead", unit="us",
+                        memory=False, fresh=False, frameworks=("ktrain", "torch", "numpy"))
+    print("\nraw numpy (same ops, no autograd), us per call:")
+    for r in report["results"]:
+        fr = r["frameworks"].get("numpy", {})
+        if "median_s" in fr:
+            print(f"  {r['label']:32s} {fr['median_s'] * 1e6:8.2f} ({r['threads']} thr)"
+                  + (f"  {H.UNDER_LOAD}" if report["under_load"] else ""))
+    return report
 
 
 if __name__ == "__main__":
