@@ -160,3 +160,14 @@ def test_torch_worker_ratio(idle):
     res = H.run_cases(cases, ["ktrain", "torch"], [1], rounds=2, steps=1, warmup=1,
                       warmup_s=0.0)
     assert res[0]["ratio_median"] is not None and len(res[0]["ratio_rounds"]) == 2
+
+
+def test_bench_fit_tree_env_imports_this_tree():
+    spec = importlib.util.spec_from_file_location("bench_fit", os.path.join(BENCH, "bench_fit.py"))
+    bf = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bf)
+    env = bf.tree_env(ROOT)
+    assert env["PYTHONPATH"].split(os.pathsep)[0] == os.path.join(ROOT, "src", "core")
+    bf.check_tree(ROOT, sys.executable)  # raises SystemExit when ktrain comes from elsewhere
+    with pytest.raises(SystemExit):
+        bf.check_tree(os.path.join(ROOT, "benchmarks"), sys.executable)
