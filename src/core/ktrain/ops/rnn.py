@@ -15,7 +15,6 @@ import contextlib
 import numpy as np
 
 from .. import _backend as B
-from .. import _fast
 from .._tensor import Tensor
 from ..amp import autocast_mode as _amp
 from ..autograd.function import Op
@@ -77,23 +76,6 @@ def _input_grads(ctx, dxw, n_bias):
     dbs = tuple(_wrap(db if i == 0 else db.copy()) if e[2 + i] is not None else None
                 for i in range(n_bias))
     return (dx, dw) + dbs
-
-
-@_fast.kernel
-def _lstm_bwd_step(dh, dc, dy, q, k, ko, a_all, dg, o_, b, hid):
-    """One backward step of the LSTM cell (no projection) in one pass: for rows
-    ``o_ .. o_+b`` the gate gradients ``dg`` and the cell gradient ``dc`` carried back;
-    the same operations in the same order as the numpy path below."""
-    for r in range(b):
-        t = o_ + r
-        for j in range(hid):
-            d = dh[r, j] + dy[t, j]
-            c = dc[r, j] + d * q[t, j]
-            dg[t, j] = k[t, 0, j] * c
-            dg[t, hid + j] = k[t, 1, j] * c
-            dg[t, 2 * hid + j] = k[t, 2, j] * c
-            dg[t, 3 * hid + j] = d * ko[t, j]
-            dc[r, j] = c * a_all[t, hid + j]
 
 
 class _LSTMRecurrence(Op):
@@ -186,14 +168,9 @@ class _LSTMRecurrence(Op):
         dh_all = xp.empty((rows, dh.shape[1]), dt) if w_hr is not None else None
         tmp = xp.empty((dh.shape[0], hid), dt)
         dm_buf = xp.empty((dh.shape[0], hid), dt) if w_hr is not None else None
-        fused = w_hr is None and _fast.use(a_all, dy, dh, dc, min_size=0)
         for o_, b in (steps if reverse else reversed(steps)):
             e = o_ + b
             dhb, dcb = dh[:b], dc[:b]
-            if fused:  # the pointwise part as one compiled pass (ktrain._fast)
-                _lstm_bwd_step(dh, dc, dy, q, k, ko, a_all, dg, o_, b, hid)
-                xp.matmul(dg[o_:e], w_hh, out=dhb)
-                continue
             dhb += dy[o_:e]
             if w_hr is None:
                 dm = dhb
