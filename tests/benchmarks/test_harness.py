@@ -154,11 +154,17 @@ def test_bench_models_workloads_build_in_ktrain():
     assert tuple(model(x[:2]).shape) == (2, 10)
 
 
-@pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="needs torch")
+_BENCH_VENV = "/work/bench-venv/bin/python"
+_TORCH_PY = (sys.executable if importlib.util.find_spec("torch") is not None
+             else _BENCH_VENV if os.path.exists(_BENCH_VENV) else None)
+
+
+@pytest.mark.skipif(_TORCH_PY is None, reason="needs torch (here or in /work/bench-venv)")
 def test_torch_worker_ratio(idle):
     cases = [H.Case("mm", "tiny matmul", TINY, "tiny_matmul", {"n": 4})]
-    res = H.run_cases(cases, ["ktrain", "torch"], [1], rounds=2, steps=1, warmup=1,
-                      warmup_s=0.0)
+    res = H.run_cases(cases, ["ktrain", "torch"], [1], pythons={"torch": _TORCH_PY},
+                      rounds=2, steps=1, warmup=1, warmup_s=0.0)
+    assert res[0]["frameworks"]["torch"]["info"]["num_threads"] == 1
     assert res[0]["ratio_median"] is not None and len(res[0]["ratio_rounds"]) == 2
 
 
