@@ -90,19 +90,9 @@ class _Norm(Op):
             y, mean, var, invstd = _bn_forward_fast(x, w, b, eps)
         elif kind == "ln":
             y, mean, var, invstd = _ln_forward_fast(x, w, b, eps)
-        if kind is not None:
-            if stats is not None:
-                stats.append((mean, var))
-            if any(e is not None for e in ctx._edges):
-                ctx.save_for_backward(X, W)
-                ctx.arrs = (mean, invstd)
-                ctx.meta = (axes, eps, m, None if w is None else w.shape,
-                            None if b is None else b.shape)
-                ctx.fast = kind
-            return y
-        blocks = _row_blocks(x, axes)
-        y = xp.empty_like(x)
-        if 0 in axes:  # statistics across the blocks: mean, then the centred sum of squares
+        elif 0 in axes:  # statistics across the blocks: mean, then the centred sum of squares
+            blocks = _row_blocks(x, axes)
+            y = xp.empty_like(x)
             mean = x.mean(axis=axes, keepdims=True)
             var = None
             for sl in blocks:
@@ -114,6 +104,8 @@ class _Norm(Op):
             for sl in blocks:
                 _affine_into(y[sl], x[sl], mean, invstd, w, b)
         else:
+            blocks = _row_blocks(x, axes)
+            y = xp.empty_like(x)
             kshape = tuple(1 if i in axes else s for i, s in enumerate(x.shape))
             mean = xp.empty(kshape, x.dtype)
             var = xp.empty(kshape, x.dtype)
@@ -142,6 +134,7 @@ class _Norm(Op):
             ctx.arrs = (mean, invstd)
             ctx.meta = (axes, eps, m, None if w is None else w.shape,
                         None if b is None else b.shape)
+            ctx.fast = kind
         return y
 
     @staticmethod
