@@ -30,6 +30,7 @@ RANKS = {
     "nn": 7, "_nn_aliases": 7,
     "optim": 8,
     "ao": 9, "jit": 9, "onnx": 9, "compile": 9,
+    "profiler": 9,  # torch.profiler's API over the recorder in autograd.profiler
     "registry": 10, "plugins": 10, "config": 10, "target_policy": 10, "_core_components": 10,
     "_targets": 10,
     "datasets": 10, "models": 10,

@@ -4,7 +4,7 @@ Layer: above ``_backend``/``_threads`` only; the Tensor class reaches it through
 slot ``_tensor`` fills) and layers above change how backward runs through
 ``engine.register_backward_bracket`` (amp suspends autocast that way).
 """
-from . import graph  # noqa: F401
+from . import graph, profiler, profiler_util  # noqa: F401
 from .engine import backward, grad
 from .function import Function, FunctionCtx, once_differentiable
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: E402  (the functions)
@@ -13,5 +13,5 @@ from .grad_mode import (enable_grad, inference_mode, is_grad_enabled,
 
 __all__ = ["backward", "grad", "Function", "FunctionCtx", "once_differentiable", "no_grad",
            "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",
-           "is_inference_mode_enabled", "gradcheck", "gradgradcheck", "graph"]
+           "is_inference_mode_enabled", "gradcheck", "gradgradcheck", "graph", "profiler"]
 

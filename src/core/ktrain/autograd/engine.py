@@ -16,6 +16,7 @@ from . import function as _function
 from .function import Node, _freed_message
 from .grad_mode import STATE
 from .hooks import RemovableHandle
+from .profiler import _active as _profiling, backward_node as _profiled_backward
 
 __all__ = ["backward", "grad", "register_backward_bracket"]
 
@@ -59,6 +60,7 @@ def _calibrate():
     """
     global _baseline, _calibrating
     T = _tensor_cls()
+    prof, _profiling[0] = _profiling[0], None  # not the user's work: not profiled
     x = T._make(np.zeros(2), None, True)
     y = x * 2.0
     _baseline = (0, 0)
@@ -67,6 +69,7 @@ def _calibrate():
         _execute([_as_edge(y)], [T._make(np.ones(2))], False, False)
     finally:
         _calibrating = False
+        _profiling[0] = prof
 
 
 _calibrating = False
@@ -156,6 +159,7 @@ def _execute(root_edges, root_grads, retain_graph, create_graph, capture=None,
                 deps[m] = c + 1
 
     buffers = {}
+    prof = None if _calibrating else _profiling[0]
     prev = STATE.enabled
     STATE.enabled = create_graph
     brackets = tuple(_brackets.values())
@@ -169,8 +173,12 @@ def _execute(root_edges, root_grads, retain_graph, create_graph, capture=None,
                 if buf is None:
                     buf = buffers[n] = [None] * n._n_outputs
                 _accumulate(buf, nr, g)
-            else:
+            elif prof is None:
                 _deliver_leaf(n, g, create_graph, capture, captured, accumulate, only_leaves)
+            else:  # inline, not wrapped: a wrapper's reference would defeat the no-copy test
+                row = prof.begin("AccumulateGrad", "cpu_op")
+                _deliver_leaf(n, g, create_graph, capture, captured, accumulate, only_leaves)
+                prof.end(row)
 
         ready = [n for n in dict.fromkeys(e[0] for e in root_edges)
                  if isinstance(n, Node) and deps[n] == 0]
@@ -195,7 +203,8 @@ def _execute(root_edges, root_grads, retain_graph, create_graph, capture=None,
                             grads[i] = _zeros_for(meta[i], like)
                 if node._freed:
                     raise RuntimeError(_freed_message(node))
-                in_grads = node._run_backward(grads)
+                in_grads = (node._run_backward(grads) if prof is None
+                            else _profiled_backward(prof, node, grads))
                 if node._post_hooks:
                     for hook in tuple(node._post_hooks.values()):
                         r = hook(in_grads, tuple(grads))
@@ -222,7 +231,14 @@ def _execute(root_edges, root_grads, retain_graph, create_graph, capture=None,
                     if d == 0:
                         ready.append(m)
                 elif g is not None:
-                    _deliver_leaf(m, g, create_graph, capture, captured, accumulate, only_leaves)
+                    if prof is None:
+                        _deliver_leaf(m, g, create_graph, capture, captured, accumulate,
+                                      only_leaves)
+                    else:
+                        row = prof.begin("AccumulateGrad", "cpu_op")
+                        _deliver_leaf(m, g, create_graph, capture, captured, accumulate,
+                                      only_leaves)
+                        prof.end(row)
                 del g
             del in_grads
     finally:

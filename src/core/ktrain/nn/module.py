@@ -13,6 +13,7 @@ from collections import OrderedDict, namedtuple
 from .. import _backend as B
 from .._tensor import Tensor
 from ..autograd.grad_mode import no_grad
+from ..autograd import profiler as _profiler
 from ..autograd.hooks import RemovableHandle
 from . import _state_dict
 from .parameter import Buffer, Parameter
@@ -564,3 +565,35 @@ def _check_name(name, kind):
         raise KeyError(f'{kind} name can\'t contain ".", got {name!r}')
     if name == "":
         raise KeyError(f'{kind} name can\'t be empty string ""')
+
+
+# ---------------------------------------------------------------------- profiling
+def _profile_modules(rec):
+    """With ``with_modules=True``, every module call is a range ``nn.Module: Linear``
+    (two global hooks for the profile's duration; none otherwise)."""
+    if not rec.with_modules:
+        return None
+    import threading
+
+    open_calls = threading.local()
+
+    def pre(module, args):
+        st = getattr(open_calls, "st", None)
+        if st is None:
+            st = open_calls.st = []
+        st.append((module, rec.begin(f"nn.Module: {type(module).__name__}",
+                                     "python_function")))
+
+    def post(module, args, out):
+        st = getattr(open_calls, "st", None)
+        while st:  # entries above ours belong to calls that raised
+            m, row = st.pop()
+            if m is module:
+                rec.end(row)
+                break
+
+    handles = [register_module_forward_pre_hook(pre), register_module_forward_hook(post)]
+    return lambda: [h.remove() for h in handles]
+
+
+_profiler._register_instrumentation(_profile_modules)

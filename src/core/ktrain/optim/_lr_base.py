@@ -160,12 +160,16 @@ def _track_optimizer_step(opt):
         return
     ref = weakref.ref(opt)
     func = opt.step.__func__
+    # the class's step is looked up at each call, so that what patches the class later
+    # (the profiler's recording wrapper) is not bypassed
+    dynamic = func is getattr(type(opt), "step", None)
 
     @wraps(func)
     def wrapper(*args, **kwargs):
         o = ref()
         o._opt_called = True
-        return func.__get__(o, o.__class__)(*args, **kwargs)
+        f = type(o).step if dynamic else func
+        return f.__get__(o, o.__class__)(*args, **kwargs)
 
     wrapper._wrapped_by_lr_sched = True
     opt.step = wrapper

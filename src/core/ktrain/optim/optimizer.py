@@ -42,6 +42,7 @@ import numpy as np
 
 from .. import _backend as B
 from .._tensor import Tensor
+from ..autograd import profiler as _profiler
 from ..autograd.grad_mode import enable_grad
 from ._flat import _check_grad_shapes, _FlatGroup, _Work
 
@@ -422,3 +423,17 @@ def _cast(param, value, key=None):
     if isinstance(value, (list, tuple)):
         return type(value)(_cast(param, v) for v in value)
     return value
+
+
+# ---------------------------------------------------------------------- profiling
+def _profile_optimizers(rec):
+    """While a profile runs, each optimizer's ``step`` and ``zero_grad`` are ranges
+    (``Optimizer.step#SGD.step``, PyTorch's names)."""
+    classes = _profiler._subclasses(Optimizer)
+    undo = [_profiler._wrap_methods(
+        rec, classes, attr, lambda self, a=attr: f"Optimizer.{a}#{type(self).__name__}.{a}")
+        for attr in ("step", "zero_grad")]
+    return lambda: [u() for u in undo]
+
+
+_profiler._register_instrumentation(_profile_optimizers)

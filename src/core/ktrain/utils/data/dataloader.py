@@ -19,6 +19,7 @@ import os
 import warnings
 import weakref
 
+from ...autograd import profiler as _profiler
 from ._pool import WorkerPool, default_context
 from ._worker import (ExceptionWrapper, _IterableDatasetStopIteration, _ResumeIteration,
                       create_fetcher)
@@ -427,3 +428,13 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
         if not self._shutdown:
             self._shutdown = True
             self._finalizer()
+
+
+def _profile_fetches(rec):
+    """While a profile runs, each batch fetched is a range (PyTorch's name)."""
+    return _profiler._wrap_methods(
+        rec, [_BaseDataLoaderIter], "__next__",
+        lambda self: f"enumerate(DataLoader)#{type(self).__name__}.__next__")
+
+
+_profiler._register_instrumentation(_profile_fetches)
