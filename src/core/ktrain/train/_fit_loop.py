@@ -18,6 +18,7 @@ from ..optim.lr_scheduler import ReduceLROnPlateau
 from . import checkpoint as _ckpt
 from ._data import BatchChecker, batch_size_of, move_batch, num_batches, skip_iter
 from ._loops import note, parse_optimizers
+from ._profiling import FitProfiler, phase
 from ._results import Results
 from ._state import capture_epoch_start, restore_epoch_start, restore_rng
 from .task import Task
@@ -84,9 +85,19 @@ class FitLoop:
         if resume_rng is not None and not (progress.batches_done and progress.epoch_start):
             restore_rng(resume_rng, t.device)  # a checkpoint at an epoch boundary
             resume_rng = None
-        while self.keep_training():
-            self.run_epoch(train_loader, val_loader, resume_rng)
-            resume_rng = None
+        prof = t._fit_profiler = FitProfiler(t, t.profiler) if t.profiler else None
+        ok = False
+        try:
+            if prof is not None:
+                prof.start()
+            while self.keep_training():
+                self.run_epoch(train_loader, val_loader, resume_rng)
+                resume_rng = None
+            ok = True
+        finally:
+            t._fit_profiler = None
+            if prof is not None:
+                prof.stop(ok)
         t._hook("on_train_end")
         t._hook("on_fit_end")
 
@@ -130,7 +141,8 @@ class FitLoop:
         every = t.checkpoint_every_n_steps
         while batch_idx < n:
             try:
-                batch = next(it)
+                with phase(t, "train_dataloader_next"):
+                    batch = next(it)
             except StopIteration:
                 break
             except Exception as e:
@@ -142,9 +154,13 @@ class FitLoop:
             progress.batch_idx = batch_idx
             self.run_batch(move_batch(batch, t.device), batch_idx, batch_idx + 1 == n)
             if self.val_due(batch_idx + 1, val_loader):
-                t.validate_loop.run_epoch(val_loader, t.num_val_batches)
+                with phase(t, "validation"):
+                    t.validate_loop.run_epoch(val_loader, t.num_val_batches)
             if every and progress.stepped and progress.global_step % every == 0:
-                t.save_checkpoint(os.path.join(t.checkpoint_dir, "last.ckpt"))
+                with phase(t, "save_checkpoint"):
+                    t.save_checkpoint(os.path.join(t.checkpoint_dir, "last.ckpt"))
+            if t._fit_profiler is not None:
+                t._fit_profiler.step()
             t._check_interrupt()
             batch_idx += 1
             if t.should_stop or 0 <= t.max_steps <= progress.global_step:
@@ -185,7 +201,7 @@ class FitLoop:
         progress.stepped = False
         t._hook("on_train_batch_start", batch, batch_idx)
         progress.dirty = True
-        with t._autocast():
+        with phase(t, "training_step"), t._autocast():
             out = task.training_step(batch, batch_idx)
         loss = self.batch_loss = self.loss_of(out, batch_idx)
         if loss is not None:
@@ -193,10 +209,12 @@ class FitLoop:
             scaled = loss / acc if acc > 1 else loss
             if t.scaler is not None:
                 scaled = t.scaler.scale(scaled)
-            scaled.backward()
+            with phase(t, "backward"):
+                scaled.backward()
             t._hook("on_after_backward")
         if (batch_idx + 1) % t.accumulate_grad_batches == 0 or is_last:
-            self.optimizer_step()
+            with phase(t, "optimizer_step"):
+                self.optimizer_step()
         progress.batches_done, progress.dirty = batch_idx + 1, False
         outputs = None if out is None else {"loss": loss.detach()} if isinstance(out, Tensor) \
             else {k: (v.detach() if isinstance(v, Tensor) else v) for k, v in out.items()}

@@ -42,6 +42,7 @@ from . import checkpoint as _ckpt
 from ._evaluation_loop import EvaluationLoop, PredictionLoop
 from ._fit_loop import FitLoop
 from ._loops import note
+from ._profiling import check_kind as check_profiler
 from ._progress import Progress
 from ._results import MetricStore
 from ._state import DeferredInterrupt, seed_everything
@@ -91,6 +92,11 @@ class Trainer:
             stored in checkpoints, so a resume continues with the same count and the same
             numerics; a count the user fixed for the process is kept), a positive int, or
             None (leave the process's setting alone). See ``ktrain._threads``.
+        profiler: None, 'simple' (the phases of each step: data, training_step, backward,
+            optimizer_step) or 'advanced' (the phases and every op, with shapes, memory
+            and modules): a few steps of the fit are profiled and the tables and a
+            Chrome trace written to ``<default_root_dir>/profile/`` (see
+            ``ktrain.train._profiling``).
 
     Example::
 
@@ -111,7 +117,8 @@ class Trainer:
                  enable_progress_bar=True, enable_checkpointing=True, limit_train_batches=None,
                  limit_val_batches=None, limit_test_batches=None, limit_predict_batches=None,
                  num_sanity_val_steps=0, checkpoint_every_n_steps=None, grad_scaler=None,
-                 enable_plots=True, config=None, num_threads="auto", enable_nan_guard=True):
+                 enable_plots=True, config=None, num_threads="auto", enable_nan_guard=True,
+                 profiler=None):
         if max_epochs is None:
             max_epochs = 1000 if max_steps in (None, -1) else -1
         self.max_epochs = int(max_epochs)
@@ -156,6 +163,8 @@ class Trainer:
         self._grad_scaler_arg, self.config = grad_scaler, config
         self.num_threads = num_threads
         self._threads = threads_policy(num_threads)   # checks the value now
+        self.profiler = check_profiler(profiler)
+        self._fit_profiler = None  # the FitProfiler of the running fit
         self.callbacks = list(callbacks or [])
         self.loggers = self._make_loggers(loggers)
         self._add_default_callbacks(enable_progress_bar, enable_checkpointing, enable_plots,

@@ -153,6 +153,7 @@ class TrainerConfig:
     num_sanity_val_steps: int = 0
     checkpoint_every_n_steps: int | None = None
     num_threads: int | Literal["auto"] | None = "auto"
+    profiler: Literal["simple", "advanced"] | None = None
     callbacks: list[ComponentConfig] = field(default_factory=list)
     loggers: bool | list[str | ComponentConfig] | None = None
 
