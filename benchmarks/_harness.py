@@ -226,8 +226,18 @@ def find_torch_python(torch_python=None):
 
 
 # --------------------------------------------------------------------------- the worker
+# OpenBLAS overrides some machines set to work around old OpenBLAS bugs: they pin the
+# kernel (OPENBLAS_CORETYPE=Haswell runs AVX2 kernels on an AVX-512 CPU: a 512^3 sgemm
+# 1.4-1.9x slower) and are not what a fresh install runs; removed unless --keep-env
+BLAS_OVERRIDES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+KEEP_ENV = [False]
+
+
 def _worker_env(threads):
     env = dict(os.environ)
+    if not KEEP_ENV[0]:
+        for v in BLAS_OVERRIDES:
+            env.pop(v, None)
     n = str(threads)
     for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
               "KTRAIN_NUM_THREADS", "NUMBA_NUM_THREADS"):
@@ -274,7 +284,8 @@ def _framework_info(name, fw):
         from threadpoolctl import threadpool_info
 
         info["threadpools"] = [{k: p.get(k) for k in ("user_api", "internal_api", "version",
-                                                       "num_threads", "threading_layer")}
+                                                       "num_threads", "threading_layer",
+                                                       "architecture")}
                                for p in threadpool_info()]
     except Exception:  # threadpoolctl is optional
         pass
@@ -800,7 +811,9 @@ def markdown_header(report):
             bits.append(f"numpy {info['numpy']}")
         blas = [p for p in info.get("threadpools", []) if p.get("user_api") == "blas"]
         if blas:
-            bits.append(f"{blas[0].get('internal_api')} {blas[0].get('version')}")
+            arch = blas[0].get("architecture")
+            bits.append(f"{blas[0].get('internal_api')} {blas[0].get('version')}"
+                        + (f" ({arch} kernels)" if arch else ""))
         vers.append(", ".join(bits))
     g = m.get("git", {})
     s = (f"{m['cpu_model']}, {m['cores']} cores; {'; '.join(vers)}; commit "
@@ -840,6 +853,9 @@ def add_arguments(p, rounds=5, round_s=1.0, threads=True):
                    help=f"run even when the machine is busy; figures are marked '{UNDER_LOAD}'")
     p.add_argument("--wait-idle", action="store_true",
                    help="wait until the 1-minute load is below 0.5 per core first")
+    p.add_argument("--keep-env", action="store_true",
+                   help="keep OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE in the workers' environment "
+                        "(removed by default: they pin OpenBLAS to older kernels)")
     p.add_argument("--wait-timeout", type=float, default=600.0,
                    help="seconds --wait-idle waits at most (default 600)")
     return p
@@ -866,6 +882,12 @@ def main_run(args, cases, title, unit="ms", targets=None, memory=True, fresh=Tru
     dict; a refusal raises SystemExit(3)."""
     log = log or _log
     n = cores()
+    KEEP_ENV[0] = bool(getattr(args, "keep_env", False))
+    pinned = {v: os.environ[v] for v in BLAS_OVERRIDES if v in os.environ}
+    if pinned:
+        log(("keeping " if KEEP_ENV[0] else "removed from the workers' environment (a fresh "
+             "install does not set them; --keep-env keeps them): ")
+            + ", ".join(f"{k}={v}" for k, v in pinned.items()))
     try:
         before, under_load = check_load(args.force, args.wait_idle, args.wait_timeout, n, log)
     except SystemExit as e:
@@ -899,7 +921,8 @@ def main_run(args, cases, title, unit="ms", targets=None, memory=True, fresh=Tru
               "torch_version": torch_version, "threads": threads_list,
               "settings": {"rounds": args.rounds, "steps": args.steps, "round_s": args.round_s,
                            "warmup": args.warmup, "warmup_s": args.warmup_s,
-                           "pause_s": PAUSE_S, "fresh_workers": fresh},
+                           "pause_s": PAUSE_S, "fresh_workers": fresh,
+                           "blas_env_kept": KEEP_ENV[0], "blas_env": pinned},
               "load_before": before, "load_after": after, "under_load": under_load,
               "interference": interference, "unit": unit, "targets": targets,
               "results": results, "command": sys.argv}

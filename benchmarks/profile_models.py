@@ -63,7 +63,11 @@ def _run(python, fw_name, workload, args):
     cmd = [python, os.path.abspath(__file__), "--worker", fw_name, "--only", workload,
            "--threads", str(args.threads), "--warmup", str(args.warmup),
            "--steps", str(args.steps), "--top", str(args.top)]
-    r = subprocess.run(cmd, capture_output=True, text=True, cwd=HERE)
+    env = dict(os.environ)
+    if not args.keep_env:  # as bench_models: what a fresh install runs (see _harness.py)
+        for v in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
+            env.pop(v, None)
+    r = subprocess.run(cmd, capture_output=True, text=True, cwd=HERE, env=env)
     if r.returncode != 0:
         raise SystemExit(f"profile_models: the {fw_name} worker for {workload} failed:\n"
                          f"{r.stderr[-2000:]}")
@@ -95,6 +99,8 @@ def main(argv=None):
     p.add_argument("--top", type=int, default=10, help="ops shown per profile")
     p.add_argument("--torch-python", help="a Python with torch: profile PyTorch too")
     p.add_argument("--markdown", action="store_true")
+    p.add_argument("--keep-env", action="store_true",
+                   help="keep OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE (removed by default)")
     p.add_argument("--worker", choices=("ktrain", "torch"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.worker:

@@ -139,6 +139,17 @@ def test_worker_env_sets_threads_before_import():
         assert env[v] == "3"
 
 
+def test_worker_env_drops_blas_kernel_overrides_unless_kept(monkeypatch):
+    monkeypatch.setenv("OPENBLAS_CORETYPE", "Haswell")
+    monkeypatch.setenv("OPENBLAS_L2_SIZE", "1024")
+    monkeypatch.setattr(H, "KEEP_ENV", [False])
+    env = H._worker_env(2)
+    assert "OPENBLAS_CORETYPE" not in env and "OPENBLAS_L2_SIZE" not in env
+    monkeypatch.setattr(H, "KEEP_ENV", [True])
+    assert H._worker_env(2)["OPENBLAS_CORETYPE"] == "Haswell"
+    assert _args(keep_env=True).keep_env and not _args().keep_env
+
+
 def test_bench_models_workloads_build_in_ktrain():
     """Every workload's step runs once in ktrain (the smallest ones: the rest are big)."""
     spec = importlib.util.spec_from_file_location("bench_models", os.path.join(BENCH,
