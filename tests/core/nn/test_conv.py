@@ -216,7 +216,23 @@ GRAD_CASES = [
     ((2, 3, 3, 3), (2, 3, 1, 1), {}),
     ((1, 3, 5, 5), (2, 3, 1, 1), dict(stride=2)),
     ((1, 2, 4, 5), (2, 2, 2, 3), dict(padding="same")),
+    ((2, 2, 6, 6), (5, 2, 3, 3), dict(padding=2, dilation=2)),  # O > C: W.T @ gy + col2im
 ]
+
+
+def test_input_grad_paths_agree_when_outputs_outnumber_inputs():
+    # stride 1 with O > C takes W.T @ gy + col2im; O <= C the conv of gy with the flipped
+    # kernel: both are the same adjoint
+    from ktrain.ops import conv as C
+
+    rs = np.random.RandomState(0)
+    gy = rs.randn(3, 6, 7, 7)
+    w = rs.randn(6, 4, 3, 3)
+    geom = C._Geom((3, 3), (1, 1), (1, 1), ((1, 1), (1, 1)), 1)
+    got = C._conv_input_grad(gy, w, geom, (7, 7))
+    g2 = C._Geom((3, 3), (1, 1), (1, 1), ((1, 1), (1, 1)), 1)
+    want = C._conv_forward(gy, C._flip_weight(np, w, 1), None, g2, False)[0]
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("xs,ws,kw", GRAD_CASES)
