@@ -1,4 +1,5 @@
-"""The fused Adam/AdamW kernel (optim._fused) against the numpy path; SGD's formula."""
+"""The fused Adam/AdamW and Adadelta kernels (optim._fused) against the numpy path; SGD's
+formula."""
 import numpy as np
 import pytest
 
@@ -14,6 +15,8 @@ CASES = [
     (ktrain.optim.Adam, dict(lr=1e-2, weight_decay=0.1, maximize=True)),
     (ktrain.optim.AdamW, dict(lr=1e-2, weight_decay=0.1)),
     (ktrain.optim.Adam, dict(lr=1e-2, amsgrad=True)),
+    (ktrain.optim.Adadelta, dict()),
+    (ktrain.optim.Adadelta, dict(lr=0.5, rho=0.8, weight_decay=0.1, maximize=True)),
 ]
 
 
@@ -45,6 +48,14 @@ def test_fused_matches_numpy(cls, kw, dtype):
     for a, b in zip(ref, got):
         assert a.dtype == b.dtype == dtype
         np.testing.assert_allclose(b, a, rtol=tol, atol=tol)
+
+
+def test_adadelta_takes_the_kernel(monkeypatch):
+    calls = []
+    kernel = _fused._adadelta
+    monkeypatch.setattr(_fused, "_adadelta", lambda *a: calls.append(1) or kernel(*a))
+    _run(ktrain.optim.Adadelta, {}, True, np.float32, steps=2)
+    assert len(calls) == 2
 
 
 def test_sgd_matches_formula():

@@ -1,6 +1,8 @@
 """Adadelta."""
 from __future__ import annotations
 
+from .. import _fast
+from . import _fused
 from .adam import _zeros_like
 from .optimizer import Optimizer, _scalar, _scalar_tensor
 
@@ -50,13 +52,17 @@ class Adadelta(Optimizer):
     def _apply(self, group, P, G, S, sc, W):
         xp, dt = W.xp, P.dtype.type
         rho, eps, wd = group["rho"], dt(group["eps"]), group["weight_decay"]
+        v, u = S["square_avg"], S["acc_delta"]
+        if type(self)._apply is Adadelta._apply and P.ndim == 1 and _fast.use(P, G, v, u):
+            _fused._adadelta(P, G, v, u, dt(_scalar(group["lr"])), dt(rho), dt(1 - rho), eps,
+                             dt(wd), bool(group["maximize"]))  # one pass (ktrain._fast)
+            return
         if group["maximize"]:
             xp.negative(G, out=G)
         t, d = W.tmp(0), W.tmp(1)
         if wd != 0:
             xp.multiply(P, dt(wd), out=t)
             G += t
-        v, u = S["square_avg"], S["acc_delta"]
         v *= dt(rho)
         xp.multiply(G, G, out=t)
         t *= dt(1 - rho)
