@@ -499,3 +499,34 @@ def test_pooled_buffers_never_corrupt_results(monkeypatch):
         for a, t in zip(grads, (xt, wt, w2t)):
             np.testing.assert_allclose(N(t.grad), a, rtol=1e-12, atol=1e-12)
         del other
+
+
+@pytest.mark.parametrize("x_shape,k,stride,dil,pads", [
+    ((4, 8, 26, 26), (3, 3), (1, 1), (1, 1), ((0, 0), (0, 0))),
+    ((6, 6, 17, 16), (3, 3), (2, 2), (1, 1), ((1, 1), (1, 1))),
+    ((3, 5, 20, 19), (5, 3), (2, 1), (2, 1), ((2, 1), (0, 3))),
+    ((3, 4, 30, 30), (4, 4), (3, 3), (1, 2), ((3, 3), (2, 2))),
+])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_col2im_kernel_is_bit_identical_to_numpy(x_shape, k, stride, dil, pads, dtype):
+    from ktrain import _fast
+    from ktrain.backends import cpu
+    from ktrain.ops import conv as C
+
+    if not _fast.available():
+        pytest.skip("numba not installed")
+    n, c, h, w = x_shape
+    geom = C._Geom(k, stride, dil, pads, 1)
+    ho, wo = geom.out_hw(h, w)
+    dcol = np.random.RandomState(0).randn(c, k[0], k[1], n, ho, wo).astype(dtype)
+    assert dcol.size >= _fast.MIN_SIZE
+    old = _fast.enabled()
+    try:
+        cpu.set_fast_kernels(True)
+        got = C._col2im(np, dcol, x_shape, geom)
+        cpu.set_fast_kernels(False)
+        want = C._col2im(np, dcol, x_shape, geom)
+    finally:
+        cpu.set_fast_kernels(old)
+    assert got.dtype == dtype and got.shape == x_shape
+    np.testing.assert_array_equal(got, want)

@@ -15,7 +15,8 @@ Layout, chosen by measurement on the 2-core CPU (``benchmarks/bench_conv.py``):
   thread for 16 channels); its memory goes back to a pool once backward is done.
 * The input gradient of a stride-1 conv with O <= C is itself a conv (of the padded
   output gradient with the flipped kernel): im2col + GEMM, 10-35% faster than ``W.T @ gy``
-  followed by col2im. With O > C that im2col spans more channels than the col2im's
+  followed by col2im (a compiled kernel with the ``fast`` extra: ``ops._conv_kernels``).
+  With O > C that im2col spans more channels than the col2im's
   columns: ``W.T @ gy`` + col2im ran 1.07-1.35x faster (MNIST example's 32 -> 64 conv:
   23.8 against 32.0 ms, 2 threads). Strided convs use col2im too: kh*kw strided adds into
   a zeroed padded buffer (never ``add.at``, never a loop over batch or pixels).
@@ -33,11 +34,12 @@ transposed output gradient between the weight and bias gradients and the col2im 
 """
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 
+from . import _buffer_pool
+from . import _conv_kernels as _k
 from . import winograd as _wg
+from .. import _fast
 from .._backend import array_module
 from .._tensor import Tensor
 from ..autograd.function import Op
@@ -46,65 +48,9 @@ from ..backends import conv as _algo
 
 __all__: list = []  # op classes only; the public functions live in nn.functional.conv
 
-_getrefcount = sys.getrefcount
-
-
-# ====================================================================== buffer pool
-
-
-class _BufferPool:
-    """Recycles large numpy work arrays by exact (shape, dtype).
-
-    Big allocations go back to the OS when freed (glibc maps them), so each training
-    step would fault the same pages in again; the im2col buffers of a network are the
-    same every step, so keeping them pays. ``give`` only takes an array nobody else
-    references (checked with the refcount, so a live view keeps it out of the pool).
-    """
-
-    def __init__(self, max_bytes=1 << 30, min_bytes=1 << 18):
-        self.max_bytes = max_bytes
-        self.min_bytes = min_bytes
-        self._free: dict = {}
-        self._bytes = 0
-        # the count ``give`` sees for an array only its caller holds, measured through the
-        # same call path (Python versions differ in how they count argument references)
-        self._baseline = self._calibrate()
-
-    def _calibrate(self):
-        a = np.empty(1)  # held by this frame only, as a caller of ``give`` holds its array
-        return self._probe(a)
-
-    def _probe(self, a):  # the shape of ``give``'s call path
-        return self._refs(a)
-
-    @staticmethod
-    def _refs(a):
-        return _getrefcount(a)
-
-    def take(self, xp, shape, dtype):
-        if xp is not np:
-            return xp.empty(shape, dtype)
-        lst = self._free.get((tuple(shape), np.dtype(dtype)))
-        if lst:
-            a = lst.pop()
-            self._bytes -= a.nbytes
-            return a
-        return np.empty(shape, dtype)
-
-    def give(self, a):
-        """Return ``a`` (the caller drops its one reference right after)."""
-        if (type(a) is not np.ndarray or a.base is not None or a.nbytes < self.min_bytes
-                or self._bytes + a.nbytes > self.max_bytes or self._refs(a) > self._baseline):
-            return
-        self._free.setdefault((a.shape, a.dtype), []).append(a)
-        self._bytes += a.nbytes
-
-    def clear(self):
-        self._free.clear()
-        self._bytes = 0
-
-
-_POOL = _BufferPool()
+# the work-array pool (its own module; tests and winograd reach it as ``conv._POOL``)
+_POOL = _buffer_pool._POOL
+_BufferPool = _buffer_pool._BufferPool
 
 
 # ====================================================================== geometry
@@ -195,6 +141,10 @@ def _col2im(xp, dcol, x_shape, geom):
     (kh, kw), (sh, sw), (dh, dw), ((pt, pb), (pl, pr)), _ = geom
     n, c, h, w = x_shape
     ho, wo = dcol.shape[4:]
+    if dcol.dtype in _KERNEL_DTYPES and dcol.flags.c_contiguous and _fast.use(dcol):
+        gx = xp.empty(x_shape, dcol.dtype)  # one plane per thread (ops._conv_kernels)
+        _k.col2im(dcol, gx, sh, sw, dh, dw, pt, pl)
+        return gx
     hs, ws = sh * (ho - 1) + 1, sw * (wo - 1) + 1
     hp = max(h + pt + pb, pt + h, dh * (kh - 1) + hs)
     wp = max(w + pl + pr, pl + w, dw * (kw - 1) + ws)
@@ -209,6 +159,9 @@ def _col2im(xp, dcol, x_shape, geom):
     gx[...] = buf[:, :, pt:pt + h, pl:pl + w].transpose(1, 0, 2, 3)
     _POOL.give(buf)
     return gx
+
+
+_KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def _cast(a, dtype):
