@@ -6,7 +6,10 @@ channel) plane to one thread, which adds that plane's taps in a cache-resident p
 the gradient, straight in NCHW. Each pixel gets its taps in the numpy path's (i, j) order,
 so the result is bit-identical; the numpy path in ``ops.conv`` stays the reference.
 Measured (2 threads, float32): the MNIST example's 32-channel 26x26 input gradient at
-batch 64 13.0 -> 6.2 ms, ResNet-20's stride-2 layers 2.5 -> 1.1 and 3.1 -> 0.9 ms.
+batch 64 13.0 -> 6.2 ms, ResNet-20's stride-2 layers 2.5 -> 1.1 and 3.1 -> 0.9 ms, alone.
+Inside a training step the gain shrinks (the MNIST example's ``ConvBackward0``: 37-43 against
+41-52 ms per step in four alternating profiled pairs): the kernel runs right after a GEMM,
+while OpenBLAS's worker threads still spin on the cores waiting for the next one.
 
 im2col has no kernel: one written the same way (padding folded in) ran slower than numpy's
 strided copy (rows of 8-32 floats cost more per row in the kernel than numpy's inner loop).
