@@ -188,3 +188,16 @@ def test_bench_fit_tree_env_imports_this_tree():
     bf.check_tree(ROOT, sys.executable)  # raises SystemExit when ktrain comes from elsewhere
     with pytest.raises(SystemExit):
         bf.check_tree(os.path.join(ROOT, "benchmarks"), sys.executable)
+
+
+def test_profile_models_prints_the_top_ops(tmp_path):
+    import subprocess
+
+    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "src", "core"))
+    r = subprocess.run([sys.executable, os.path.join(BENCH, "profile_models.py"), "--only",
+                        "mlp", "--threads", "1", "--warmup", "1", "--steps", "1", "--top", "3",
+                        "--markdown"], capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "ktrain mlp, 1 thread(s)" in r.stdout
+    rows = [ln for ln in r.stdout.splitlines() if ln.startswith("| `")]
+    assert len(rows) == 3 and any("Linear" in ln for ln in rows), r.stdout
