@@ -173,12 +173,11 @@ def _execute(root_edges, root_grads, retain_graph, create_graph, capture=None,
                 if buf is None:
                     buf = buffers[n] = [None] * n._n_outputs
                 _accumulate(buf, nr, g)
-            elif prof is None:
+            else:  # timed inline, not wrapped: a wrapper's reference would defeat the no-copy test
+                row = None if prof is None else prof.begin("AccumulateGrad", "cpu_op")
                 _deliver_leaf(n, g, create_graph, capture, captured, accumulate, only_leaves)
-            else:  # inline, not wrapped: a wrapper's reference would defeat the no-copy test
-                row = prof.begin("AccumulateGrad", "cpu_op")
-                _deliver_leaf(n, g, create_graph, capture, captured, accumulate, only_leaves)
-                prof.end(row)
+                if row is not None:
+                    prof.end(row)
 
         ready = [n for n in dict.fromkeys(e[0] for e in root_edges)
                  if isinstance(n, Node) and deps[n] == 0]
@@ -231,13 +230,9 @@ def _execute(root_edges, root_grads, retain_graph, create_graph, capture=None,
                     if d == 0:
                         ready.append(m)
                 elif g is not None:
-                    if prof is None:
-                        _deliver_leaf(m, g, create_graph, capture, captured, accumulate,
-                                      only_leaves)
-                    else:
-                        row = prof.begin("AccumulateGrad", "cpu_op")
-                        _deliver_leaf(m, g, create_graph, capture, captured, accumulate,
-                                      only_leaves)
+                    row = None if prof is None else prof.begin("AccumulateGrad", "cpu_op")
+                    _deliver_leaf(m, g, create_graph, capture, captured, accumulate, only_leaves)
+                    if row is not None:
                         prof.end(row)
                 del g
             del in_grads

@@ -90,6 +90,17 @@ class _Recorder:
                 del st[i:]
                 return
 
+    def call(self, name, shapes, fn, *args, **kwargs):
+        """``fn(*args, **kwargs)`` as one ``cpu_op`` range ``name``: ``shapes()`` gives its
+        input shapes and what it returns its bytes, when those are recorded."""
+        row = self.begin(name, "cpu_op", shapes() if self.record_shapes else None)
+        out = None
+        try:
+            out = fn(*args, **kwargs)
+            return out
+        finally:
+            self.end(row, _nbytes(out) if self.profile_memory and out is not None else 0)
+
     @contextlib.contextmanager
     def range(self, name, kind="user_annotation"):
         row = self.begin(name, kind)
@@ -188,14 +199,16 @@ def _shapes(args):
 
 
 def _nbytes(out):
-    """Bytes of the arrays in ``out`` (a Tensor or a tuple of them) that own memory."""
+    """Bytes of the arrays in ``out`` (a Tensor, a raw array or a tuple of them) that own
+    memory. Tensor subclasses count nothing: reading a pending conv's data computes it."""
     T = _function.Tensor
     if type(out) is T:
-        a = out._data
-        return a.nbytes if getattr(a, "base", None) is None else 0
-    if isinstance(out, (tuple, list)):
+        out = out._data
+    elif isinstance(out, (tuple, list)):
         return sum(_nbytes(o) for o in out if o is not None)
-    return 0
+    elif isinstance(out, T) or not hasattr(out, "shape"):
+        return 0
+    return out.nbytes if getattr(out, "base", None) is None else 0
 
 
 _names = {}
@@ -212,13 +225,7 @@ def _profiled(fn, name_of, rec):
     def wrapper(cls, *args, **params):
         if _active[0] is not rec:  # paused (the engine's one-off calibration)
             return fn(cls, *args, **params)
-        row = rec.begin(name_of(cls), "cpu_op", _shapes(args) if rec.record_shapes else None)
-        out = None
-        try:
-            out = fn(cls, *args, **params)
-            return out
-        finally:
-            rec.end(row, _nbytes(out) if rec.profile_memory and out is not None else 0)
+        return rec.call(name_of(cls), lambda: _shapes(args), fn, cls, *args, **params)
 
     return classmethod(wrapper)
 
@@ -284,13 +291,7 @@ def _subclasses(cls):
 def backward_node(rec, node, grads):
     """Run ``node``'s backward as one range named like its grad_fn (the engine calls
     this instead of ``node._run_backward`` while a profile runs)."""
-    row = rec.begin(node.name().lstrip("_"), "cpu_op", _shapes(grads) if rec.record_shapes else None)
-    res = None
-    try:
-        res = node._run_backward(grads)
-        return res
-    finally:
-        rec.end(row, _nbytes(res) if rec.profile_memory and res is not None else 0)
+    return rec.call(node.name().lstrip("_"), lambda: _shapes(grads), node._run_backward, grads)
 
 
 # ---------------------------------------------------------------------- public API

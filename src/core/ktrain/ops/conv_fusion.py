@@ -447,14 +447,8 @@ def _profile_deferred(rec):
     run = globals()["_run"]
 
     def recorded(plan):
-        row = rec.begin("ConvFused", "cpu_op",
-                        [list(plan.x.shape), list(plan.w.shape)] if rec.record_shapes else None)
-        y = None
-        try:
-            y = run(plan)
-            return y
-        finally:
-            rec.end(row, y.nbytes if rec.profile_memory and y is not None else 0)
+        return rec.call("ConvFused", lambda: [list(plan.x.shape), list(plan.w.shape)], run,
+                        plan)
 
     globals()["_run"] = recorded
 
