@@ -38,6 +38,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
+from _harness import BLAS_OVERRIDES  # noqa: E402
+
 STEP_WORKLOADS = ("mlp", "transformer", "resnet20", "resnet20_infer", "lstm")
 
 
@@ -78,8 +80,8 @@ def _env(setting, keep_env):
     for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         env.pop(v, None)
     if not keep_env:
-        env.pop("OPENBLAS_CORETYPE", None)
-        env.pop("OPENBLAS_L2_SIZE", None)
+        for v in BLAS_OVERRIDES:
+            env.pop(v, None)
     env["KTRAIN_NUM_THREADS"] = setting
     env["PYTHONPATH"] = os.path.join(ROOT, "src", "core") + os.pathsep + env.get("PYTHONPATH", "")
     return env

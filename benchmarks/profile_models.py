@@ -24,6 +24,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
+from _harness import BLAS_OVERRIDES  # noqa: E402
+
 
 def _worker(fw_name, workload, threads, warmup, steps, top):
     """In a fresh process: profile ``workload``; print one JSON line."""
@@ -65,7 +67,7 @@ def _run(python, fw_name, workload, args):
            "--steps", str(args.steps), "--top", str(args.top)]
     env = dict(os.environ)
     if not args.keep_env:  # as bench_models: what a fresh install runs (see _harness.py)
-        for v in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
+        for v in BLAS_OVERRIDES:
             env.pop(v, None)
     r = subprocess.run(cmd, capture_output=True, text=True, cwd=HERE, env=env)
     if r.returncode != 0:
