@@ -59,6 +59,7 @@ class _BufferPool:
     def clear(self):
         self._free.clear()
         self._bytes = 0
+        self._bytes = 0
 
 
 _POOL = _BufferPool()
