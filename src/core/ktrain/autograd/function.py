@@ -23,6 +23,9 @@ _new = object.__new__
 __all__ = ["Function", "FunctionCtx", "Node", "Op", "once_differentiable"]
 
 _generic = np.generic
+# how many watchers of Op.apply are installed (the profiler, the jit tracer): while > 0 the
+# shortcuts that skip Op.apply (the ``a + b`` fast path of ops.arith) take Op.apply
+_slow_path = [0]
 Tensor = None  # the slot ktrain._tensor fills when it defines the class (it sits above)
 
 

@@ -124,6 +124,7 @@ class _Recorder:
         if not self.ops:
             return
         _active[0] = self
+        _function._slow_path[0] += 1
         try:
             for install in _instrumentation:
                 undo = install(self)
@@ -138,6 +139,7 @@ class _Recorder:
             self._undo.pop()()
         if _active[0] is self:
             _active[0] = None
+            _function._slow_path[0] -= 1
         if _ranges[0] is self:
             _ranges[0] = None
 

@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import _backend as B
 from .._tensor import Tensor, register_method
+from ..autograd import function as _function
 from ..autograd.function import Op
 from ..creation import tensor as _tensor_of
 from ..autograd.grad_mode import STATE
@@ -346,7 +347,8 @@ def _inplace_on_view(t, fn, args, kwargs, name):
 @register_method("fill_")
 def fill_(self: Tensor, value) -> Tensor:
     """Fill with a number or a 0-d tensor (differentiable in the value, like PyTorch)."""
-    if not (STATE.enabled and (self._rg or isinstance(value, Tensor) and value._rg)):
+    if not (STATE.enabled and (self._rg or isinstance(value, Tensor) and value._rg)) \
+            and not _function._slow_path[0]:  # watched (tracer, profiler): through ops
         v = value._data if isinstance(value, Tensor) else value
         self._data[...] = v
         self._version[0] += 1

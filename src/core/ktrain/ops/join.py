@@ -283,12 +283,15 @@ def _multi(base, n):
     key = (base, n)
     cls = _multi_cache.get(key)
     if cls is None:
-        cls = _multi_cache[key] = type(base.__name__, (base,), {"n_outputs": n})
+        cls = _multi_cache[key] = type(base.__name__, (base,), {"n_outputs": n,
+                                                                 "_variadic_of": base})
     return cls
 
 
 class Split(Op):
     """Pieces ``a[start:stop]`` along ``dim`` (views); backward joins the gradients."""
+
+    variadic_outputs = True  # specialised per output count by _multi
 
     @staticmethod
     def forward(ctx, a, dim, bounds):
@@ -313,6 +316,8 @@ class Split(Op):
 
 class Unbind(Op):
     """All slices ``a[..., i, ...]`` along ``dim`` (views); backward stacks the gradients."""
+
+    variadic_outputs = True  # specialised per output count by _multi
 
     @staticmethod
     def forward(ctx, a, dim):

@@ -357,31 +357,53 @@ def _fast_threads():
     return 2 if n is None else max(1, int(n))
 
 
-def affine_eval_fast(input, mean, var, weight, bias, eps):
-    """Evaluation-mode batch norm ``(x - mean) / sqrt(var + eps) * w + b`` (per channel of
-    ``input`` (N, C, *)) as one compiled pass, when no gradient is asked for and the
-    kernels take it; None otherwise (the caller composes ktrain ops)."""
-    x = input._data
-    if x.dtype.kind != "f" or x.dtype.itemsize < 4 or not _fast.use(x, min_size=FAST_MIN):
-        return None
-    ts = [t for t in (input, weight, bias) if t is not None]
-    if STATE.enabled and any(t.requires_grad for t in ts):
-        return None
-    arrs = [t._data for t in (mean, var, weight, bias) if t is not None]
-    if any(type(a) is not np.ndarray or a.dtype != x.dtype for a in arrs):
-        return None
-    from . import _norm_kernels as K
+class _EvalAffine(Op):
+    """Evaluation-mode batch norm with fixed statistics: ``(x - mean) / sqrt(var + eps) * w
+    + b`` per channel of ``x`` (N, C, *). Inputs x, mean, var (C,), weight and bias (C,) or
+    None; ``eps``. The statistics are constants (no gradient, as PyTorch's running stats);
+    the forward is one compiled pass when the kernels take it, numpy's otherwise."""
 
-    c = x.shape[1]
-    inv = 1.0 / np.sqrt(var._data.reshape(c).astype(np.float64) + eps)
-    scale = inv if weight is None else inv * weight._data.reshape(c)
-    shift = -mean._data.reshape(c) * scale
-    if bias is not None:
-        shift = shift + bias._data.reshape(c)
-    x3 = np.ascontiguousarray(x).reshape(x.shape[0], c, -1)
-    y = np.empty(x3.shape, x.dtype)
-    K.channel_affine(x3, scale.astype(x.dtype), shift.astype(x.dtype), y)
-    return Tensor._make(y.reshape(x.shape))
+    @staticmethod
+    def compute(x, mean, var, w, b, eps):
+        c = x.shape[1]
+        xp = array_module(x)
+        inv = 1.0 / xp.sqrt(var.reshape(c).astype(np.float64) + eps)
+        scale = inv if w is None else inv * w.reshape(c)
+        shift = -mean.reshape(c) * scale
+        if b is not None:
+            shift = shift + b.reshape(c)
+        scale, shift = scale.astype(x.dtype), shift.astype(x.dtype)
+        if x.dtype.kind == "f" and x.dtype.itemsize >= 4 and _fast.use(x, min_size=FAST_MIN):
+            from . import _norm_kernels as K
+
+            x3 = np.ascontiguousarray(x).reshape(x.shape[0], c, -1)
+            y = np.empty(x3.shape, x.dtype)
+            K.channel_affine(x3, scale, shift, y)
+            return y.reshape(x.shape)
+        shape = (1, c) + (1,) * (x.ndim - 2)
+        y = x * scale.reshape(shape)
+        y += shift.reshape(shape)
+        return y
+
+    @staticmethod
+    def forward(ctx, x, mean, var, w, b, eps):
+        ctx.eps = eps
+        ctx.save_for_backward(*ctx.inputs[:5])
+        return _EvalAffine.compute(x, mean, var, w, b, eps)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, mean, var, w, b = ctx.saved_tensors
+        c = x.shape[1]
+        shape = (1, c) + (1,) * (x.ndim - 2)
+        red = (0,) + tuple(range(2, x.ndim))
+        inv = (var.detach() + ctx.eps).rsqrt().reshape(shape)
+        e = ctx._edges
+        gx = g * (inv if w is None else inv * w.reshape(shape)) if e[0] is not None else None
+        gw = (g * ((x - mean.detach().reshape(shape)) * inv)).sum(red).reshape(w.shape) \
+            if w is not None and e[3] is not None else None
+        gb = g.sum(red).reshape(b.shape) if b is not None and e[4] is not None else None
+        return gx, None, None, gw, gb, None
 
 
 def _affine_into(out, x, mean, invstd, w, b):

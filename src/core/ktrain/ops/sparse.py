@@ -25,6 +25,7 @@ class _Gather(Op):
 
     @staticmethod
     def forward(ctx, w, idx, coef):
+        idx = idx.astype(np.int64, copy=False)
         ctx.meta = (idx, coef, w.shape[0])
         out = array_module(w).take(w, idx, axis=0)
         if coef is not None:
@@ -79,17 +80,22 @@ class _ScatterRows(Op):
 
 
 class _GatherScaledGrad(Op):
-    """``w[idx]`` whose gradient into ``w`` is scaled per index by ``coef``."""
+    """``w[idx]`` whose gradient into ``w`` is scaled per index: 0 at ``padding_idx``,
+    ``1 / count`` with ``scale_grad_by_freq`` (the factors are made from ``idx`` when a
+    gradient is recorded)."""
 
     @staticmethod
-    def forward(ctx, w, idx, coef):
-        ctx.meta = (idx, coef, w.shape[0])
+    def forward(ctx, w, idx, padding_idx, scale_grad_by_freq):
+        idx = idx.astype(np.int64, copy=False)
+        if ctx._edges[0] is not None:
+            coef = _coef(idx, w.shape[0], padding_idx, scale_grad_by_freq, w.dtype)
+            ctx.meta = (idx, coef, w.shape[0])
         return array_module(w).take(w, idx, axis=0)
 
     @staticmethod
     def backward(ctx, g):
         idx, coef, n = ctx.meta
-        return _ScatterRows.apply(g, idx, coef, n), None, None
+        return _ScatterRows.apply(g, idx, coef, n), None, None, None
 
 
 # ---------------------------------------------------------------------- helper kernels

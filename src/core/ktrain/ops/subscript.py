@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import _backend as B
 from .._tensor import Tensor, register_method
-from ..autograd.function import Op
+from ..autograd.function import Op, _slow_path
 from ..autograd.grad_mode import STATE
 from ._util import inplace, unbroadcast
 
@@ -166,7 +166,7 @@ def getitem(self, index):
         i = idx[0]
         if not -d.shape[0] <= i < d.shape[0]:
             raise IndexError(f"index {i} is out of bounds for dimension 0 with size {d.shape[0]}")
-    if not (self._rg and STATE.enabled):
+    if not (self._rg and STATE.enabled) and not _slow_path[0]:  # watched: through the op
         r = _checked(lambda: d[idx], d.shape, index)
         if isinstance(r, np.generic):
             r = np.asarray(r)
@@ -192,7 +192,7 @@ def setitem(self, index, value):
             value = _scalar_check(value, d.dtype)
         else:
             value = xp.asarray(value)
-    if not recording:
+    if not recording and not _slow_path[0]:  # watched (tracer, profiler): through the op
         v = value._data if isinstance(value, Tensor) else value
         _checked(lambda: d.__setitem__(idx, v), d.shape, index)
         self._version[0] += 1
@@ -249,7 +249,7 @@ def copy_into(self: Tensor, src) -> Tensor:
     except ValueError:
         raise RuntimeError(f"copy_: the source of shape {list(src.shape)} can't be broadcast to "
                            f"the destination of shape {list(self.shape)}") from None
-    if not (STATE.enabled and (self._rg or src._rg)):
+    if not (STATE.enabled and (self._rg or src._rg)) and not _slow_path[0]:
         self._data[...] = src._data
         self._version[0] += 1
         return self

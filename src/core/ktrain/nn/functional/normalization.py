@@ -15,7 +15,7 @@ from ..._tensor import Size
 from ...amp import autocast_mode as _amp
 from ...autograd.grad_mode import no_grad
 from ...ops import conv_fusion as _fusion
-from ...ops.norm import _Norm, _prod, affine_eval_fast
+from ...ops.norm import _EvalAffine, _Norm, _prod
 
 __all__ = ["batch_norm", "instance_norm", "layer_norm", "group_norm", "rms_norm", "normalize",
            "local_response_norm"]
@@ -31,18 +31,7 @@ def _channel_view(t, c, nd):
 
 def _affine_eval(input, mean, var, weight, bias, eps):
     """``(x - mean) / sqrt(var + eps) * w + b`` with fixed statistics (per channel)."""
-    y = affine_eval_fast(input, mean, var, weight, bias, eps)  # one compiled pass, no grad
-    if y is not None:
-        return y
-    c = input.shape[1]
-    shape = (1, c) + (1,) * (input.ndim - 2)
-    with no_grad():
-        inv = (var.detach() + eps).rsqrt()
-    scale = inv if weight is None else weight * inv
-    shift = -mean.detach() * scale
-    if bias is not None:
-        shift = shift + bias
-    return input * scale.reshape(shape) + shift.reshape(shape)
+    return _EvalAffine.apply(input, mean, var, weight, bias, float(eps))
 
 
 def _update_running(running_mean, running_var, mean, var, n, momentum):

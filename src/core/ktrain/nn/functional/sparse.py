@@ -70,13 +70,11 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
     pad = _padding(padding_idx, n, "embedding")
     if max_norm is not None:
         _renorm(weight, idx, float(max_norm), float(norm_type))
-    if not weight.requires_grad:
-        return Tensor._make(array_module(idx).take(weight._data, idx, axis=0))
-    coef = _coef(idx, n, pad, scale_grad_by_freq, weight._data.dtype)
-    if coef is None:
-        return _Gather.apply(weight, idx, None)
-    # the forward value is the plain row; coef only shapes the gradient
-    return _GatherScaledGrad.apply(weight, idx, coef)
+    # the index array is the input's own (an op parameter, so a jit trace sees it)
+    if pad is None and not scale_grad_by_freq:
+        return _Gather.apply(weight, input._data, None)
+    # the forward value is the plain row; padding and frequency only shape the gradient
+    return _GatherScaledGrad.apply(weight, input._data, pad, bool(scale_grad_by_freq))
 
 
 def one_hot(tensor, num_classes=-1):
