@@ -70,6 +70,8 @@ from ..autograd import profiler as _profiler
 from .. import _fast
 from .._fast import prange
 from .._tensor import Size, Tensor
+from .._backend import array_module
+from ..autograd.function import Op
 from ..autograd.grad_mode import STATE
 from . import conv as _conv
 
@@ -459,3 +461,31 @@ def _profile_deferred(rec):
 
 
 _profiler._register_instrumentation(_profile_deferred)
+
+
+class ConvAct(Op):
+    """Inference convolution with its epilogue: ``conv(x, w) + b``, then ``max(., 0)`` when
+    ``relu`` (what ``ktrain.jit``'s inference passes put in a graph: a BatchNorm folded
+    into ``w``/``b``, the ReLU fused). Computed as a pending conv's epilogue is (``_run``).
+    Forward only: an inference-optimised graph has no gradients."""
+
+    @staticmethod
+    def compute(x, w, b, geom, relu):
+        if type(x) is np.ndarray and x.ndim == 4 and x.dtype in _FLOATS and w.dtype == x.dtype:
+            plan = _Plan()
+            plan.x, plan.w, plan.b, plan.geom, plan.relu = x, w, b, geom, bool(relu)
+            n, _, h, wd = x.shape
+            plan.shape = (n, w.shape[0]) + tuple(geom.out_hw(h, wd))
+            plan.dtype = x.dtype
+            return _run(plan)
+        y = _conv.Conv.compute(x, w, b, geom)
+        return array_module(y).maximum(y, 0) if relu else y
+
+    @staticmethod
+    def forward(ctx, x, w, b, geom, relu):
+        return ConvAct.compute(x, w, b, geom, relu)
+
+    @staticmethod
+    def backward(ctx, g):
+        raise RuntimeError("ConvAct (an inference-optimised graph from eval_optimized()) has "
+                           "no backward: train the traced module, not its optimised copy")
