@@ -57,7 +57,8 @@ def can_cast(from_, to) -> bool:
 
 
 # submodules that load on first attribute access (``ktrain.nn`` without ``import ktrain.nn``)
-_LAZY_MODULES = ("nn", "optim", "utils", "amp", "metrics", "backends", "profiler", "jit")
+_LAZY_MODULES = ("nn", "optim", "utils", "amp", "metrics", "backends", "profiler", "jit",
+                 "onnx")
 
 # name -> module (relative to ktrain) holding it; loaded on first use so that ``import
 # ktrain`` stays as fast as before. The functional ops are the ``torch.*`` aliases PyTorch

@@ -219,7 +219,9 @@ class _Merge:
             used.update(n.consts())
         _refs_consts(outputs, used)
         constants = {k: v for k, v in constants.items() if k in used}
-        return Graph(input_ids, nodes, outputs, values, constants, self.b1)
+        g = Graph(input_ids, nodes, outputs, values, constants, self.b1)
+        g.sites = list(t1.sites)
+        return g
 
 
 def _refs_consts(x, out):

@@ -218,6 +218,7 @@ class Graph:
         self.values = dict(values)          # id -> Value
         self.constants = dict(constants)    # name -> "param" | "buffer" | "captured"
         self.batch = batch
+        self.sites = None                   # per node (file, line) of the call, from a trace
 
     # ------------------------------------------------------------------ printing
     def __str__(self):

@@ -1,0 +1,26 @@
+"""``ktrain.onnx.export``: a model as an ONNX file, built from the ``ktrain.jit`` graph.
+
+    ktrain.onnx.export(model.eval(), ktrain.randn(1, 3, 32, 32), "model.onnx",
+                       input_names=["image"], output_names=["logits"],
+                       dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}})
+
+``torch.onnx.export``'s meaning: ``args`` are the example inputs (a tensor or a tuple),
+``dynamic_axes`` names the axes that stay free (the batch axis 0: the graph is traced
+with a symbolic batch); without it every shape is fixed. The model is traced
+(``ktrain.jit.trace``), each node becomes ONNX operators of ``opset_version`` (default
+17) through the converters in ``_ops.py``, parameters and buffers become initializers
+under their ``state_dict`` names, and ``onnx.checker.check_model`` runs on the result.
+A node with no converter is an ``UnsupportedOperatorError`` naming the op, the node, the
+source line that applied it and the opset, never a partial or silently wrong file.
+
+Needs the ``onnx`` package: ``pip install "ktrain[export]"``. Supported now: the ops of
+the vision and audio plugins' convolutional models (convolutions incl. grouped, dilated,
+1-D; pooling, batch norm in eval, ReLU/ReLU6, linear, residual adds, padding, slicing,
+reshapes, concatenation, adaptive average pooling, log-softmax); not yet: recurrent
+layers, attention and the Transformer layers, embeddings, the audio front-end.
+"""
+from __future__ import annotations
+
+from ._export import UnsupportedOperatorError, export
+
+__all__ = ["UnsupportedOperatorError", "export"]

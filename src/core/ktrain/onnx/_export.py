@@ -1,0 +1,443 @@
+"""The exporter behind ``ktrain.onnx.export``: trace, convert node by node, check.
+
+Each converter takes the node's resolved arguments (``Ref``/``Const`` become ONNX value
+names; plain attributes stay Python values) and emits ONNX nodes through ``_Ctx``; it
+raises ``_Unsupported`` with a reason for an attribute combination it cannot express,
+which the exporter turns into an ``UnsupportedOperatorError`` naming the node.
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from .. import _backend as B
+from .._tensor import Tensor
+from ..jit._ir import ArrRef, Const, Fill, Ref, Sym, op_name
+
+__all__ = ["UnsupportedOperatorError", "export"]
+
+
+class UnsupportedOperatorError(RuntimeError):
+    """A traced op that the ONNX exporter cannot express."""
+
+
+class _Unsupported(Exception):
+    pass
+
+
+def _onnx():
+    try:
+        import onnx
+        from onnx import helper, numpy_helper
+    except ImportError:
+        raise ImportError("ktrain.onnx needs the onnx package: pip install \"ktrain[export]\"") \
+            from None
+    return onnx, helper, numpy_helper
+
+
+class _Ctx:
+    def __init__(self, graph, tensors, opset):
+        self.onnx, self.helper, self.nh = _onnx()
+        self.graph, self.tensors, self.opset = graph, tensors, opset
+        self.nodes, self.inits, self.init_names = [], [], set()
+        self.k = 0
+        self.current = None   # the op name of the node being converted
+
+    def fresh(self, stem="t"):
+        self.k += 1
+        return f"{stem}_{self.k}"
+
+    def const(self, array, stem="c"):
+        name = self.fresh(stem)
+        self.inits.append(self.nh.from_array(np.asarray(array), name))
+        return name
+
+    def name(self, x):
+        """The ONNX name of a value or constant argument."""
+        if type(x) is Ref:
+            return f"v{x.id}"
+        if type(x) is Const:
+            if x.name not in self.init_names:
+                arr = B.to_device(self.tensors[x.name].detach()._data, B.CPU)
+                self.inits.append(self.nh.from_array(np.ascontiguousarray(arr), x.name))
+                self.init_names.add(x.name)
+            return x.name
+        raise _Unsupported(f"argument {x!r} is not a tensor")
+
+    def array(self, x):
+        """The value of a constant argument (for converters that rewrite weights)."""
+        if type(x) is Const:
+            return B.to_device(self.tensors[x.name].detach()._data, B.CPU)
+        raise _Unsupported("needs a constant (a parameter) here, got a computed value")
+
+    def dtype(self, x):
+        if type(x) is Ref:
+            return np.dtype(self.graph.values[x.id].dtype)
+        return np.dtype(self.tensors[x.name]._data.dtype)
+
+    def rank(self, x):
+        if type(x) is Ref:
+            return len(self.graph.values[x.id].shape)
+        return self.tensors[x.name].ndim
+
+    def shape(self, x):
+        return self.graph.values[x.id].shape if type(x) is Ref else \
+            tuple(self.tensors[x.name].shape)
+
+    def emit(self, op, inputs, outputs, **attrs):
+        self.nodes.append(self.helper.make_node(op, list(inputs), list(outputs), **attrs))
+        return outputs[0] if len(outputs) == 1 else outputs
+
+    def operand(self, x, like):
+        """A tensor name for a tensor argument or a Python number (as ``like``'s dtype)."""
+        if isinstance(x, (Ref, Const)):
+            return self.name(x)
+        if isinstance(x, (bool, int, float, np.generic)):
+            return self.const(np.asarray(x, self.dtype(like)), "scalar")
+        raise _Unsupported(f"operand {x!r}")
+
+
+def _ints(xs):
+    out = []
+    for x in xs:
+        if isinstance(x, Sym):
+            raise _Unsupported("an attribute follows the batch size")
+        out.append(int(x))
+    return out
+
+
+# ---------------------------------------------------------------------- converters
+_CONVERTERS = {}
+
+
+def converter(*names):
+    def reg(fn):
+        for n in names:
+            _CONVERTERS[n] = fn
+        return fn
+    return reg
+
+
+@converter("Conv", "ConvAct")
+def _conv(c, args, params, outs):
+    x, w, b, geom = args[:4]
+    (kh, kw), (sh, sw), (dh, dw), ((pt, pb), (pl, pr)), g = geom
+    if min(pt, pb, pl, pr) < 0:
+        raise _Unsupported("negative padding")
+    ins = [c.name(x), c.name(w)] + ([c.name(b)] if b is not None else [])
+    relu = len(args) > 4 and bool(args[4])
+    y = outs[0] if not relu else c.fresh("conv")
+    c.emit("Conv", ins, [y], kernel_shape=[kh, kw], strides=[sh, sw], dilations=[dh, dw],
+           pads=[pt, pl, pb, pr], group=int(g))
+    if relu:
+        c.emit("Relu", [y], outs)
+
+
+@converter("EvalAffine")
+def _batch_norm(c, args, params, outs):
+    x, mean, var, w, b, eps = args
+    n = c.array(mean).size
+    dt = c.dtype(x)
+    scale = c.name(w) if w is not None else c.const(np.ones(n, dt), "bn_scale")
+    bias = c.name(b) if b is not None else c.const(np.zeros(n, dt), "bn_bias")
+    if c.rank(x) < 2:
+        raise _Unsupported("batch norm of a tensor of rank < 2")
+    c.emit("BatchNormalization", [c.name(x), scale, bias, c.name(mean), c.name(var)], outs,
+           epsilon=float(eps))
+
+
+@converter("Relu", "ReluOver")
+def _relu(c, args, params, outs):
+    if len(args) != 1 or params:
+        raise _Unsupported("extra arguments")
+    c.emit("Relu", [c.name(args[0])], outs)
+
+
+@converter("Hardtanh")
+def _hardtanh(c, args, params, outs):
+    x, lo, hi = args
+    dt = c.dtype(x)
+    c.emit("Clip", [c.name(x), c.const(np.asarray(lo, dt), "lo"), c.const(np.asarray(hi, dt),
+                                                                         "hi")], outs)
+
+
+for _k, _o in (("Tanh", "Tanh"), ("Sigmoid", "Sigmoid"), ("Exp", "Exp"), ("Neg", "Neg"),
+               ("Contiguous", "Identity")):
+    def _unary(c, args, params, outs, _o=_o):
+        c.emit(_o, [c.name(args[0])], outs)
+    _CONVERTERS[_k] = _unary
+
+
+for _k, _o in (("Add", "Add"), ("Sub", "Sub"), ("Mul", "Mul"), ("Div", "Div")):
+    def _binary(c, args, params, outs, _o=_o):
+        a, b = args[:2]
+        if len(args) > 2 or params:
+            raise _Unsupported("extra arguments (alpha)")
+        like = a if isinstance(a, (Ref, Const)) else b
+        c.emit(_o, [c.operand(a, like), c.operand(b, like)], outs)
+    _CONVERTERS[_k] = _binary
+
+
+@converter("Linear")
+def _linear(c, args, params, outs):
+    x, w, b = args
+    if c.rank(x) == 2:
+        ins = [c.name(x), c.name(w)] + ([c.name(b)] if b is not None else [])
+        c.emit("Gemm", ins, outs, transB=1)
+        return
+    wt = c.const(np.ascontiguousarray(c.array(w).T), "wT")
+    if b is None:
+        c.emit("MatMul", [c.name(x), wt], outs)
+    else:
+        y = c.emit("MatMul", [c.name(x), wt], [c.fresh("mm")])
+        c.emit("Add", [y, c.name(b)], outs)
+
+
+@converter("Reshape", "View")
+def _reshape(c, args, params, outs):
+    x, shape = args
+    dims = list(shape)
+    syms = [i for i, d in enumerate(dims) if isinstance(d, Sym)]
+    if syms:
+        if len(syms) > 1 or -1 in dims:
+            raise _Unsupported("a target shape with more than one batch-dependent size")
+        dims[syms[0]] = -1
+    c.emit("Reshape", [c.name(x), c.const(np.asarray(dims, np.int64), "shape")], outs)
+
+
+@converter("Permute")
+def _permute(c, args, params, outs):
+    c.emit("Transpose", [c.name(args[0])], outs, perm=_ints(args[1]))
+
+
+@converter("ConstantPadNd")
+def _pad(c, args, params, outs):
+    x, widths, value = args
+    lo, hi = [int(w[0]) for w in widths], [int(w[1]) for w in widths]
+    if min(lo + hi) < 0:
+        raise _Unsupported("negative padding (a crop)")
+    c.emit("Pad", [c.name(x), c.const(np.asarray(lo + hi, np.int64), "pads"),
+                   c.const(np.asarray(value, c.dtype(x)), "pad_value")], outs, mode="constant")
+
+
+@converter("MaxPool")
+def _maxpool(c, args, params, outs):
+    x, pg = args
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw), (ho, wo), (h, w) = pg
+    floor_h = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+    floor_w = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    ceil = int(ho != floor_h or wo != floor_w)
+    c.emit("MaxPool", [c.name(x)], outs, kernel_shape=[kh, kw], strides=[sh, sw],
+           pads=[ph, pw, ph, pw], dilations=[dh, dw], ceil_mode=ceil)
+
+
+@converter("Mean", "Sum")
+def _reduce(c, args, params, outs):
+    x, axes, keepdim = args[:3]
+    if len(args) > 3 and args[3] is not None:
+        raise _Unsupported("a dtype argument")
+    op = "ReduceMean" if c.current == "Mean" else "ReduceSum"
+    axes = _ints(axes)
+    if op == "ReduceSum" or c.opset >= 18:   # axes as an input (ReduceSum since opset 13)
+        c.emit(op, [c.name(x), c.const(np.asarray(axes, np.int64), "axes")], outs,
+               keepdims=int(bool(keepdim)))
+    else:
+        c.emit(op, [c.name(x)], outs, axes=axes, keepdims=int(bool(keepdim)))
+
+
+@converter("LogSoftmax", "Softmax")
+def _softmax(c, args, params, outs):
+    x, axes = args[:2]
+    axes = _ints(axes if isinstance(axes, (tuple, list)) else (axes,))
+    if len(axes) != 1:
+        raise _Unsupported("over several axes")
+    c.emit(c.current, [c.name(x)], outs, axis=axes[0])
+
+
+@converter("Cat")
+def _cat(c, args, params, outs):
+    c.emit("Concat", [c.name(a) for a in args], outs, axis=int(params["dim"]))
+
+
+@converter("Stack")
+def _stack(c, args, params, outs):
+    d = int(params["dim"])
+    ax = c.const(np.asarray([d], np.int64), "axes")
+    parts = [c.emit("Unsqueeze", [c.name(a), ax], [c.fresh("unsq")]) for a in args]
+    c.emit("Concat", parts, outs, axis=d)
+
+
+@converter("GetItem")
+def _getitem(c, args, params, outs):
+    x, idx, advanced = args
+    if advanced:
+        raise _Unsupported("advanced (tensor) indexing")
+    idx = idx if isinstance(idx, tuple) else (idx,)
+    rank = c.rank(x)
+    if any(i is None for i in idx):
+        raise _Unsupported("indexing with None (a new axis)")
+    if Ellipsis in idx:
+        k = idx.index(Ellipsis)
+        idx = idx[:k] + (slice(None),) * (rank - len(idx) + 1) + idx[k + 1:]
+    starts, ends, axes, steps, squeeze = [], [], [], [], []
+    big = np.iinfo(np.int64).max
+    for d, i in enumerate(idx):
+        if isinstance(i, slice):
+            if i == slice(None):
+                continue
+            st = 1 if i.step is None else int(i.step)
+            lo = (0 if st > 0 else -1) if i.start is None else i.start
+            hi = (big if st > 0 else -big) if i.stop is None else i.stop
+            if isinstance(lo, Sym) or isinstance(hi, Sym):
+                raise _Unsupported("a slice bound that follows the batch size")
+            starts.append(int(lo))
+            ends.append(int(hi))
+            steps.append(st)
+            axes.append(d)
+        elif isinstance(i, (int, np.integer)):
+            i = int(i)
+            starts.append(i)
+            ends.append(i + 1 if i != -1 else big)
+            steps.append(1)
+            axes.append(d)
+            squeeze.append(d)
+        else:
+            raise _Unsupported(f"index {i!r}")
+    y = c.name(x)
+    if axes:
+        arr = lambda v: c.const(np.asarray(v, np.int64), "sl")  # noqa: E731
+        y = c.emit("Slice", [y, arr(starts), arr(ends), arr(axes), arr(steps)],
+                   [c.fresh("slice") if squeeze else outs[0]])
+    if squeeze:
+        c.emit("Squeeze", [y, c.const(np.asarray(squeeze, np.int64), "axes")], outs)
+    elif not axes:
+        c.emit("Identity", [y], outs)
+
+
+@converter("Separable")
+def _separable(c, args, params, outs):
+    x, ah, aw = args
+    y = c.name(x)
+    if ah is not None:
+        y = c.emit("MatMul", [c.const(np.asarray(ah, c.dtype(x)), "ah"), y],
+                   [c.fresh("rows") if aw is not None else outs[0]])
+    if aw is not None:
+        c.emit("MatMul", [y, c.const(np.ascontiguousarray(np.asarray(aw, c.dtype(x)).T),
+                                     "awT")], outs)
+    if ah is None and aw is None:
+        c.emit("Identity", [y], outs)
+
+
+# ---------------------------------------------------------------------- export
+
+
+def _check_args(x):
+    if isinstance(x, (ArrRef, Fill)):
+        raise _Unsupported("a value computed at run time from the input's raw array or a "
+                           "batch-sized fill")
+    if isinstance(x, (list, tuple)):
+        for y in x:
+            _check_args(y)
+
+
+def export(model, args, f, *, input_names=None, output_names=None, dynamic_axes=None,
+           opset_version=17, export_params=True, verbose=False, kwargs=None):
+    """Export ``model`` (a module or a ``ktrain.jit`` traced module) to ONNX at ``f`` (a
+    path or a binary file object); returns the ``onnx.ModelProto``."""
+    from .. import jit
+    from ..jit._module import TracedModule
+
+    onnx, helper, _ = _onnx()
+    if not export_params:
+        raise NotImplementedError("ktrain.onnx.export: export_params=False (weights as "
+                                  "inputs) is not supported; the weights are initializers")
+    if opset_version < 13:
+        raise ValueError(f"ktrain.onnx.export: opset_version {opset_version} is below 13, "
+                         f"the lowest this exporter writes")
+    if isinstance(args, Tensor):
+        args = (args,)
+    args = tuple(args)
+    dynamic = bool(dynamic_axes)
+    if dynamic:
+        for name, axes in dynamic_axes.items():
+            ax = list(axes) if not isinstance(axes, dict) else list(axes)
+            if ax != [0]:
+                raise NotImplementedError(f"ktrain.onnx.export: dynamic_axes[{name!r}] = "
+                                          f"{axes}: only the batch axis 0 can be dynamic")
+    traced = model if isinstance(model, TracedModule) else jit.trace(
+        model, args, dynamic_batch=dynamic, example_kwarg_inputs=kwargs)
+    g = traced.graph
+    ctx = _Ctx(g, traced._consts(), opset_version)
+    n_in = len(g.inputs)
+    in_names = list(input_names or traced.input_names)[:n_in]
+    in_names += [f"input{i}" for i in range(len(in_names), n_in)]
+    for k, n in enumerate(g.nodes):
+        name = op_name(n.op)
+        conv = _CONVERTERS.get(name)
+        where = ""
+        if g.sites and k < len(g.sites):
+            where = f", called at {g.sites[k][0]}:{g.sites[k][1]}"
+        if conv is None:
+            raise UnsupportedOperatorError(
+                f"ktrain.onnx.export: node {k} applies {name}{where}, which has no ONNX "
+                f"converter (opset {opset_version}); supported: {', '.join(sorted(_CONVERTERS))}")
+        try:
+            _check_args(n.args)
+            ctx.current = name
+            conv(ctx, n.args, n.params, [f"v{o}" for o in n.outputs])
+        except _Unsupported as e:
+            raise UnsupportedOperatorError(f"ktrain.onnx.export: node {k} ({name}{where}) "
+                                           f"cannot be written in ONNX opset {opset_version}: "
+                                           f"{e}") from None
+    outs = []
+    _flat(g.outputs, outs)
+    out_names = list(output_names or [f"output{i}" for i in range(len(outs))])
+    if len(out_names) != len(outs):
+        raise ValueError(f"ktrain.onnx.export: {len(out_names)} output names for "
+                         f"{len(outs)} outputs")
+    for r, nm in zip(outs, out_names):
+        if type(r) is not Ref:
+            raise UnsupportedOperatorError(f"ktrain.onnx.export: output {nm} is a constant "
+                                           f"(a parameter returned as is)")
+        ctx.emit("Identity", [ctx.name(r)], [nm])
+
+    def info(nm, vid):
+        v = g.values[vid]
+        dims = ["batch" if isinstance(d, Sym) else int(d) for d in v.shape]
+        dt = helper.np_dtype_to_tensor_dtype(np.dtype(v.dtype))
+        return helper.make_tensor_value_info(nm, dt, dims)
+
+    for nm, vid in zip(in_names, g.inputs):
+        ctx.nodes.insert(0, helper.make_node("Identity", [nm], [f"v{vid}"]))
+    graph = helper.make_graph(
+        ctx.nodes, getattr(model, "original_name", type(model).__name__),
+        [info(nm, vid) for nm, vid in zip(in_names, g.inputs)],
+        [info(nm, r.id) for nm, r in zip(out_names, outs)],
+        ctx.inits)
+    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset_version)],
+                              producer_name="ktrain")
+    proto.ir_version = min(proto.ir_version, 9)
+    onnx.checker.check_model(proto)
+    data = proto.SerializeToString()
+    if hasattr(f, "write"):
+        f.write(data)
+    else:
+        from ..serialization._files import _atomic_write
+
+        _atomic_write(os.fspath(f), data)
+    if verbose:
+        print(helper.printable_graph(proto.graph))
+    return proto
+
+
+def _flat(x, out):
+    if isinstance(x, (Ref, Const)):
+        out.append(x)
+    elif isinstance(x, (list, tuple)):
+        for y in x:
+            _flat(y, out)
+    elif isinstance(x, dict):
+        for y in x.values():
+            _flat(y, out)
+
