@@ -122,6 +122,28 @@ def test_input_dependent_captured_tensor_is_an_error():
             ktrain.jit.trace(f, ktrain.randn(4, 3))
 
 
+def test_a_mask_made_outside_the_ops_is_caught_even_when_uniform():
+    """The example's mask is all ones, so the frozen mask would be a uniform fill; the
+    second run pads the first row (integer inputs), which shows the dependence."""
+    def f(x, mask):
+        m = ktrain.from_numpy(mask.numpy().astype(np.float32))   # behind the ops' back
+        return (x * m[..., None]).sum(1)
+
+    x, mask = ktrain.randn(2, 4, 3), ktrain.ones(2, 4, dtype=ktrain.int64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TracerWarning)
+        with pytest.raises(TracingError, match="made outside the op mechanism"):
+            ktrain.jit.trace(f, (x, mask))
+
+    def g(x, mask):                          # the same with ops: traced, and correct
+        return (x * mask[..., None].to(x.dtype)).sum(1)
+
+    t = ktrain.jit.trace(g, (x, mask))
+    m2 = ktrain.tensor([[1, 1, 0, 0], [1, 0, 0, 0], [1, 1, 1, 1]])
+    x2 = ktrain.randn(3, 4, 3)
+    np.testing.assert_allclose(t(x2, m2).numpy(), g(x2, m2).numpy(), rtol=1e-6)
+
+
 def test_control_flow_on_values_is_an_error():
     def f(x):
         return x.relu() if x[0, 0].item() > 0 else x.tanh() * 3

@@ -54,8 +54,11 @@ def _run(fn, args, kwargs, names, strict, warned):
     return tr, outputs, out
 
 
-def _other_inputs(inputs, extra):
-    """Inputs with other values and ``extra`` more rows along dimension 0."""
+def _other_inputs(inputs, extra, pad=True):
+    """Inputs with other values and ``extra`` more rows along dimension 0: floats scaled
+    and shifted, integer and bool tensors rolled along the batch and (``pad``), for 2-D and
+    larger ones, the last position of the first row set to 0 / False, so that masks and
+    padding made from them differ from the example's (a mask frozen by the trace shows)."""
     out = []
     for t in inputs:
         a = t._data
@@ -65,10 +68,32 @@ def _other_inputs(inputs, extra):
             a = xp.concatenate([a] * reps, 0)[:t.shape[0] + extra]
         if a.dtype.kind == "f" or a.dtype.kind == "c":
             a = a * np.asarray(0.75, a.dtype) + np.asarray(0.125, a.dtype)
-        elif a.ndim and a.shape[0] > 1:
-            a = xp.roll(a, 1, 0)
+        else:
+            if a.ndim and a.shape[0] > 1:
+                a = xp.roll(a, 1, 0)
+            if pad and a.ndim >= 2 and a.shape[-1] > 1:
+                a = a.copy()
+                a[(0,) * (a.ndim - 1) + (-1,)] = 0
         out.append(Tensor._make(xp.ascontiguousarray(a)))
     return out
+
+
+def _run_other(call, inputs, extra, names, strict, warned, state):
+    """The second run, on ``_other_inputs``; when the padded variant makes the forward
+    raise (a model that refuses a zero length), the plain one."""
+    from .. import random as _random
+
+    for pad in (True, False):
+        _random.set_rng_state(state)
+        others = _other_inputs(inputs, extra, pad)
+        try:
+            return _run(call, others, {}, names, strict, warned), pad
+        except TracingError:
+            raise
+        except Exception:  # noqa: BLE001 - the model refused the padded variant
+            if not pad:
+                raise
+    raise AssertionError("unreachable")
 
 
 class _Merge:
@@ -301,9 +326,8 @@ def trace(func, example_inputs=None, *, dynamic_batch=True, strict=False, check_
     state = _random.get_rng_state()
     warned = set()   # one warning per site over both runs
     t1, out1, _ = _run(call, inputs, {}, names, strict, warned)
-    others = _other_inputs(inputs, 1 if batch is not None else 0)
-    _random.set_rng_state(state)
-    t2, out2, _ = _run(call, others, {}, names, strict, warned)
+    (t2, out2, _), pad = _run_other(call, inputs, 1 if batch is not None else 0, names,
+                                    strict, warned, state)
     merge = _Merge(t1, t2, batch, batch + 1 if batch is not None else None)
     merge.buffers = buffers
     graph = merge.graph(out1, out2, list(range(len(inputs)))).check()
@@ -319,14 +343,14 @@ def trace(func, example_inputs=None, *, dynamic_batch=True, strict=False, check_
     if is_module:
         traced.train(func.training)
     if check_trace:
-        _check(call, traced, inputs, batch, check_tolerance)
+        _check(call, traced, inputs, batch, check_tolerance, pad)
     return traced
 
 
-def _check(call, traced, inputs, batch, tol):
+def _check(call, traced, inputs, batch, tol, pad):
     from .. import random as _random
 
-    xs = _other_inputs(inputs, 3) if batch is not None else inputs
+    xs = _other_inputs(inputs, 3 if batch is not None else 0, pad)
     state = _random.get_rng_state()
     with no_grad():
         want = call(*xs)

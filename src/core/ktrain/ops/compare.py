@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from .._backend import array_module
 from .._tensor import Tensor, register_method
+from ..autograd.function import Op
 from ._util import binary_operands, _Upcast
 
 __all__ = ["eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "less",
@@ -11,20 +12,59 @@ __all__ = ["eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "less
            "isclose", "allclose", "equal"]
 
 
-def _arrays(a, b, name):
+class Compare(Op):
+    """Elementwise ``ufunc`` (a numpy ufunc name: comparisons, logical and bitwise ops) of
+    two operands, as one op so that tracers and profilers see it. No gradient: the
+    wrappers hand it operands detached from any graph (bool or integer results)."""
+
+    @staticmethod
+    def compute(x, y, ufunc, kw=None):
+        xp = array_module(x if hasattr(x, "shape") else y)
+        f = getattr(xp, ufunc)
+        return xp.asarray(f(x, y) if kw is None else f(x, y, *kw))
+
+    @staticmethod
+    def forward(ctx, x, y, ufunc, kw=None):
+        return Compare.compute(x, y, ufunc, kw)
+
+    @staticmethod
+    def backward(ctx, g):  # pragma: no cover - operands never require grad
+        return None, None, None, None
+
+
+class Invert(Op):
+    """Elementwise ``logical_not`` or ``invert`` (a numpy ufunc name); no gradient."""
+
+    @staticmethod
+    def compute(x, ufunc):
+        return getattr(array_module(x), ufunc)(x)
+
+    @staticmethod
+    def forward(ctx, x, ufunc):
+        return Invert.compute(x, ufunc)
+
+    @staticmethod
+    def backward(ctx, g):  # pragma: no cover - the operand never requires grad
+        return None, None
+
+
+def _plain(t):
+    return t.detach() if isinstance(t, Tensor) and t._rg else t
+
+
+def _operands(a, b, name):
     try:
         a, b = binary_operands(a, b, name)
     except _Upcast as up:  # e.g. int tensor vs float scalar: compare in floating point
         a = a.to(up.dtype) if isinstance(a, Tensor) else a
         b = b.to(up.dtype) if isinstance(b, Tensor) else b
-    return (a._data if isinstance(a, Tensor) else a), (b._data if isinstance(b, Tensor) else b)
+    return _plain(a), _plain(b)
 
 
 def _cmp(ufunc_name, name):
     def fn(input, other, *, out=None):
-        x, y = _arrays(input, other, name)
-        xp = array_module(x if hasattr(x, "shape") else y)
-        return Tensor._make(xp.asarray(getattr(xp, ufunc_name)(x, y)))
+        x, y = _operands(input, other, name)
+        return Compare.apply(x, y, ufunc_name)
 
     fn.__name__ = name
     fn.__doc__ = f"Elementwise ``{ufunc_name}`` as a bool tensor (broadcasting)."
@@ -44,12 +84,12 @@ logical_xor = _cmp("logical_xor", "logical_xor")
 
 def _bitwise(ufunc_name, name):
     def fn(input, other):
-        x, y = _arrays(input, other, name)
-        xp = array_module(x if hasattr(x, "shape") else y)
+        x, y = _operands(input, other, name)
         for v in (x, y):
-            if getattr(v, "dtype", None) is not None and v.dtype.kind == "f":
+            d = v._data if isinstance(v, Tensor) else v
+            if getattr(d, "dtype", None) is not None and d.dtype.kind == "f":
                 raise RuntimeError(f"{name}: not implemented for floating point tensors")
-        return Tensor._make(xp.asarray(getattr(xp, ufunc_name)(x, y)))
+        return Compare.apply(x, y, ufunc_name)
 
     fn.__name__ = name
     fn.__doc__ = f"Elementwise ``{ufunc_name}`` of integer or bool tensors (broadcasting)."
@@ -63,21 +103,20 @@ bitwise_xor = _bitwise("bitwise_xor", "bitwise_xor")
 
 def logical_not(input):
     """Elementwise logical NOT as a bool tensor."""
-    return Tensor._make(array_module(input._data).logical_not(input._data))
+    return Invert.apply(_plain(input), "logical_not")
 
 
 def bitwise_not(input):
     """Elementwise bitwise NOT of an integer or bool tensor (``~a``)."""
-    d = input._data
-    if d.dtype.kind == "f":
+    if input._data.dtype.kind == "f":
         raise RuntimeError("bitwise_not: not implemented for floating point tensors")
-    return Tensor._make(array_module(d).invert(d))
+    return Invert.apply(_plain(input), "invert")
 
 
 def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     """``|input - other| <= atol + rtol * |other|`` elementwise, as a bool tensor."""
-    x, y = _arrays(input, other, "isclose")
-    return Tensor._make(array_module(x).isclose(x, y, rtol=rtol, atol=atol, equal_nan=equal_nan))
+    x, y = _operands(input, other, "isclose")
+    return Compare.apply(x, y, "isclose", (rtol, atol, equal_nan))
 
 
 def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:

@@ -27,9 +27,8 @@ def _additive_mask(mask, dtype):
     """A bool mask (True = take part) becomes 0 / -inf; a float mask is used as is."""
     if mask is None:
         return None
-    if mask.dtype == B.bool:
-        xp = B.array_module(mask._data)
-        return _wrap(xp.where(mask._data, 0, _NEG_INF).astype(B.to_numpy_dtype(dtype)))
+    if mask.dtype == B.bool:  # with ops, so that a jit trace follows the mask
+        return (mask.to(dtype) * 0).masked_fill(mask.logical_not(), _NEG_INF)
     if not mask.is_floating_point():
         raise TypeError(f"attn_mask must be a bool or floating tensor, got {mask.dtype}")
     return mask if mask.dtype == dtype else mask.to(dtype)
@@ -108,9 +107,8 @@ def _canonical_mask(mask, mask_name, target_type):
     """Bool masks (True = masked out) become float 0/-inf; float masks pass unchanged."""
     if mask is None:
         return None
-    if mask.dtype == B.bool:
-        xp = B.array_module(mask._data)
-        return _wrap(xp.where(mask._data, _NEG_INF, 0).astype(B.to_numpy_dtype(target_type)))
+    if mask.dtype == B.bool:  # with ops, so that a jit trace follows the mask
+        return (mask.to(target_type) * 0).masked_fill(mask, _NEG_INF)
     if not mask.is_floating_point():
         raise AssertionError(f"only bool and floating types of {mask_name} are supported")
     return mask
