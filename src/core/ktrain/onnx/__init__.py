@@ -16,8 +16,10 @@ source line that applied it and the opset, never a partial or silently wrong fil
 Needs the ``onnx`` package: ``pip install "ktrain[export]"``. Supported now: the ops of
 the vision and audio plugins' convolutional models (convolutions incl. grouped, dilated,
 1-D; pooling, batch norm in eval, ReLU/ReLU6, linear, residual adds, padding, slicing,
-reshapes, concatenation, adaptive average pooling, log-softmax); not yet: recurrent
-layers, attention and the Transformer layers, embeddings, the audio front-end.
+reshapes, concatenation, adaptive average pooling, log-softmax) and of the text models
+on padded batches (embeddings, layer norm, GELU, scaled dot-product attention with
+padding and causal masks, comparisons and masks, max/mean pooling); not yet: recurrent
+layers (LSTM/GRU/RNN), packed sequences, the audio front-end, ``onnx.load`` (import).
 """
 from __future__ import annotations
 

@@ -55,7 +55,7 @@ class _Ctx:
 
     def name(self, x):
         """The ONNX name of a value or constant argument."""
-        if type(x) is Ref:
+        if type(x) in (Ref, ArrRef):   # ArrRef: an op reading the input's raw array
             return f"v{x.id}"
         if type(x) is Const:
             if x.name not in self.init_names:
@@ -72,12 +72,12 @@ class _Ctx:
         raise _Unsupported("needs a constant (a parameter) here, got a computed value")
 
     def dtype(self, x):
-        if type(x) is Ref:
+        if type(x) in (Ref, ArrRef):
             return np.dtype(self.graph.values[x.id].dtype)
         return np.dtype(self.tensors[x.name]._data.dtype)
 
     def rank(self, x):
-        if type(x) is Ref:
+        if type(x) in (Ref, ArrRef):
             return len(self.graph.values[x.id].shape)
         return self.tensors[x.name].ndim
 
@@ -235,15 +235,17 @@ def _maxpool(c, args, params, outs):
 @converter("Mean", "Sum")
 def _reduce(c, args, params, outs):
     x, axes, keepdim = args[:3]
-    if len(args) > 3 and args[3] is not None:
-        raise _Unsupported("a dtype argument")
+    dtype = args[3] if len(args) > 3 else None
     op = "ReduceMean" if c.current == "Mean" else "ReduceSum"
     axes = _ints(axes)
+    xn = c.name(x)
+    if dtype is not None:      # sum(dtype=...): accumulate in that dtype, as numpy does
+        xn = c.emit("Cast", [xn], [c.fresh("acc")], to=_onnx_dtype(dtype))
     if op == "ReduceSum" or c.opset >= 18:   # axes as an input (ReduceSum since opset 13)
-        c.emit(op, [c.name(x), c.const(np.asarray(axes, np.int64), "axes")], outs,
+        c.emit(op, [xn, c.const(np.asarray(axes, np.int64), "axes")], outs,
                keepdims=int(bool(keepdim)))
     else:
-        c.emit(op, [c.name(x)], outs, axes=axes, keepdims=int(bool(keepdim)))
+        c.emit(op, [xn], outs, axes=axes, keepdims=int(bool(keepdim)))
 
 
 @converter("LogSoftmax", "Softmax")
@@ -275,44 +277,55 @@ def _getitem(c, args, params, outs):
         raise _Unsupported("advanced (tensor) indexing")
     idx = idx if isinstance(idx, tuple) else (idx,)
     rank = c.rank(x)
-    if any(i is None for i in idx):
-        raise _Unsupported("indexing with None (a new axis)")
     if Ellipsis in idx:
         k = idx.index(Ellipsis)
-        idx = idx[:k] + (slice(None),) * (rank - len(idx) + 1) + idx[k + 1:]
-    starts, ends, axes, steps, squeeze = [], [], [], [], []
+        n_real = len(idx) - 1 - sum(i is None for i in idx)
+        idx = idx[:k] + (slice(None),) * (rank - n_real) + idx[k + 1:]
+    starts, ends, axes, steps, squeeze, unsqueeze = [], [], [], [], [], []
     big = np.iinfo(np.int64).max
-    for d, i in enumerate(idx):
+    d_in = d_out = 0
+    for i in idx:
+        if i is None:          # a new axis at this place of the result
+            unsqueeze.append(d_out)
+            d_out += 1
+            continue
         if isinstance(i, slice):
-            if i == slice(None):
-                continue
-            st = 1 if i.step is None else int(i.step)
-            lo = (0 if st > 0 else -1) if i.start is None else i.start
-            hi = (big if st > 0 else -big) if i.stop is None else i.stop
-            if isinstance(lo, Sym) or isinstance(hi, Sym):
-                raise _Unsupported("a slice bound that follows the batch size")
-            starts.append(int(lo))
-            ends.append(int(hi))
-            steps.append(st)
-            axes.append(d)
+            if i != slice(None):
+                st = 1 if i.step is None else int(i.step)
+                lo = (0 if st > 0 else -1) if i.start is None else i.start
+                hi = (big if st > 0 else -big) if i.stop is None else i.stop
+                if isinstance(lo, Sym) or isinstance(hi, Sym):
+                    raise _Unsupported("a slice bound that follows the batch size")
+                starts.append(int(lo))
+                ends.append(int(hi))
+                steps.append(st)
+                axes.append(d_in)
+            d_out += 1
         elif isinstance(i, (int, np.integer)):
             i = int(i)
             starts.append(i)
             ends.append(i + 1 if i != -1 else big)
             steps.append(1)
-            axes.append(d)
-            squeeze.append(d)
+            axes.append(d_in)
+            squeeze.append(d_in)
         else:
             raise _Unsupported(f"index {i!r}")
+        d_in += 1
+    arr = lambda v: c.const(np.asarray(v, np.int64), "sl")  # noqa: E731
     y = c.name(x)
-    if axes:
-        arr = lambda v: c.const(np.asarray(v, np.int64), "sl")  # noqa: E731
-        y = c.emit("Slice", [y, arr(starts), arr(ends), arr(axes), arr(steps)],
-                   [c.fresh("slice") if squeeze else outs[0]])
-    if squeeze:
-        c.emit("Squeeze", [y, c.const(np.asarray(squeeze, np.int64), "axes")], outs)
-    elif not axes:
+    stages = [s for s, todo in (("slice", axes), ("squeeze", squeeze),
+                                ("unsqueeze", unsqueeze)) if todo]
+    if not stages:
         c.emit("Identity", [y], outs)
+        return
+    for k, stage in enumerate(stages):
+        out = [outs[0] if k == len(stages) - 1 else c.fresh(stage)]
+        if stage == "slice":
+            y = c.emit("Slice", [y, arr(starts), arr(ends), arr(axes), arr(steps)], out)
+        elif stage == "squeeze":
+            y = c.emit("Squeeze", [y, arr(squeeze)], out)
+        else:
+            y = c.emit("Unsqueeze", [y, arr(unsqueeze)], out)
 
 
 @converter("Separable")
@@ -329,13 +342,172 @@ def _separable(c, args, params, outs):
         c.emit("Identity", [y], outs)
 
 
+def _onnx_dtype(npd):
+    from onnx import helper
+
+    return helper.np_dtype_to_tensor_dtype(np.dtype(npd))
+
+
+@converter("ToDtype")
+def _cast(c, args, params, outs):
+    c.emit("Cast", [c.name(args[0])], outs, to=_onnx_dtype(args[1]))
+
+
+@converter("Gather", "GatherScaledGrad")
+def _gather(c, args, params, outs):
+    w, idx = args[:2]
+    if isinstance(idx, np.ndarray):
+        ids = c.const(idx.astype(np.int64), "idx")
+    else:
+        ids = c.name(idx)
+        if c.dtype(idx) != np.int64:
+            ids = c.emit("Cast", [ids], [c.fresh("idx64")], to=_onnx_dtype(np.int64))
+    if len(args) > 2 and c.current == "Gather" and args[2] is not None:
+        raise _Unsupported("per-index scaling of the rows")
+    c.emit("Gather", [c.name(w), ids], outs, axis=0)
+
+
+@converter("Norm")
+def _norm(c, args, params, outs):
+    x, w, b = args
+    axes = tuple(params["axes"])
+    rank = c.rank(x)
+    if params.get("stats") is not None or axes != tuple(range(rank - len(axes), rank)):
+        raise _Unsupported("a normalisation over other than the last axes (batch norm in "
+                           "training mode)")
+    if c.opset < 17:
+        raise _Unsupported("LayerNormalization needs opset 17")
+    n = int(np.prod([c.shape(x)[a] for a in axes]))
+    dt = c.dtype(x)
+    wn = c.name(w) if w is not None else c.const(np.ones(n, dt), "ln_w")
+    ins = [c.name(x), wn] + ([c.name(b)] if b is not None else [])
+    c.emit("LayerNormalization", ins, outs, axis=-len(axes), epsilon=float(params["eps"]))
+
+
+@converter("Gelu")
+def _gelu(c, args, params, outs):
+    x, approx = args
+    xn, dt = c.name(x), c.dtype(x)
+    k = lambda v: c.const(np.asarray(v, dt), "k")  # noqa: E731
+    if approx == "tanh":   # 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+        x3 = c.emit("Mul", [c.emit("Mul", [xn, xn], [c.fresh("g")]), xn], [c.fresh("g")])
+        inner = c.emit("Add", [xn, c.emit("Mul", [x3, k(0.044715)], [c.fresh("g")])],
+                       [c.fresh("g")])
+        t = c.emit("Tanh", [c.emit("Mul", [inner, k(np.sqrt(2 / np.pi))], [c.fresh("g")])],
+                   [c.fresh("g")])
+    else:                  # 0.5 x (1 + erf(x / sqrt 2))
+        t = c.emit("Erf", [c.emit("Mul", [xn, k(1 / np.sqrt(2))], [c.fresh("g")])],
+                   [c.fresh("g")])
+    one = c.emit("Add", [t, k(1.0)], [c.fresh("g")])
+    c.emit("Mul", [c.emit("Mul", [xn, k(0.5)], [c.fresh("g")]), one], outs)
+
+
+@converter("Clamp")
+def _clamp(c, args, params, outs):
+    x, lo, hi = args
+    bound = lambda v: "" if v is None else c.operand(v, x)  # noqa: E731
+    if c.dtype(x).kind != "f" and (isinstance(lo, float) or isinstance(hi, float)):
+        raise _Unsupported("float bounds on an integer tensor")
+    c.emit("Clip", [c.name(x), bound(lo), bound(hi)], outs)
+
+
+@converter("MaskedFill")
+def _masked_fill(c, args, params, outs):
+    x, mask, value = args
+    v = c.const(np.asarray(value, c.dtype(x)), "fill") if not isinstance(
+        value, (Ref, Const)) else c.name(value)
+    c.emit("Where", [c.name(mask), v, c.name(x)], outs)
+
+
+@converter("Select")
+def _select(c, args, params, outs):
+    x, kind, axes, keepdim = args
+    op = {"amax": "ReduceMax", "amin": "ReduceMin"}.get(kind)
+    if op is None:
+        raise _Unsupported(f"{kind} (only amax/amin)")
+    axes = _ints(axes)
+    if c.opset >= 18:
+        c.emit(op, [c.name(x), c.const(np.asarray(axes, np.int64), "axes")], outs,
+               keepdims=int(bool(keepdim)))
+    else:
+        c.emit(op, [c.name(x)], outs, axes=axes, keepdims=int(bool(keepdim)))
+
+
+@converter("Unbind")
+def _unbind(c, args, params, outs):
+    x, dim = args
+    n = len(outs)
+    parts = c.emit("Split", [c.name(x), c.const(np.ones(n, np.int64), "split")],
+                   [c.fresh("part") for _ in range(n)], axis=int(dim))
+    parts = [parts] if n == 1 else parts
+    ax = c.const(np.asarray([int(dim)], np.int64), "axes")
+    for p, o in zip(parts, outs):
+        c.emit("Squeeze", [p, ax], [o])
+
+
+@converter("Attention")
+def _attention(c, args, params, outs):
+    q, k, v, mask, keep = args
+    if keep is not None:
+        raise _Unsupported("attention dropout (export in eval mode)")
+    dt = c.dtype(q)
+    rank = c.rank(k)
+    perm = list(range(rank - 2)) + [rank - 1, rank - 2]
+    kt = c.emit("Transpose", [c.name(k)], [c.fresh("kT")], perm=perm)
+    s = c.emit("MatMul", [c.name(q), kt], [c.fresh("scores")])
+    s = c.emit("Mul", [s, c.const(np.asarray(params["scale"], dt), "scale")], [c.fresh("s")])
+    if params["causal"]:
+        lq, lk = c.shape(q)[-2], c.shape(k)[-2]
+        if isinstance(lq, Sym) or isinstance(lk, Sym):
+            raise _Unsupported("a causal mask over a batch-dependent length")
+        tri = np.where(np.arange(lk)[None, :] <= np.arange(lq)[:, None] + (lk - lq), 0,
+                       -np.inf).astype(dt)
+        s = c.emit("Add", [s, c.const(tri, "causal")], [c.fresh("s")])
+    if mask is not None:
+        s = c.emit("Add", [s, c.name(mask)], [c.fresh("s")])
+    p = c.emit("Softmax", [s], [c.fresh("p")], axis=-1)
+    c.emit("MatMul", [p, c.name(v)], outs)
+
+
+_COMPARE = {"equal": "Equal", "less": "Less", "greater": "Greater", "less_equal": "LessOrEqual",
+            "greater_equal": "GreaterOrEqual", "logical_and": "And", "logical_or": "Or",
+            "logical_xor": "Xor", "not_equal": "Equal"}
+
+
+@converter("Compare")
+def _compare(c, args, params, outs):
+    a, b, ufunc = args[:3]
+    op = _COMPARE.get(ufunc)
+    if op is None or (len(args) > 3 and args[3] is not None):
+        raise _Unsupported(f"{ufunc}")
+    like = a if isinstance(a, (Ref, Const)) else b
+    ins = [c.operand(a, like), c.operand(b, like)]
+    if op in ("And", "Or", "Xor"):   # ONNX takes bool operands only
+        if not all(isinstance(x, (Ref, Const)) for x in (a, b)):
+            raise _Unsupported(f"{ufunc} with a Python scalar")
+        ins = [n if c.dtype(x) == np.bool_ else
+               c.emit("Cast", [n], [c.fresh("b")], to=_onnx_dtype(np.bool_))
+               for n, x in zip(ins, (a, b))]
+    if ufunc == "not_equal":
+        c.emit("Not", [c.emit("Equal", ins, [c.fresh("eq")])], outs)
+    else:
+        c.emit(op, ins, outs)
+
+
+@converter("Invert")
+def _invert(c, args, params, outs):
+    x, ufunc = args
+    if ufunc == "invert" and c.dtype(x) != np.bool_:
+        raise _Unsupported("bitwise NOT of integers")
+    c.emit("Not", [c.name(x)], outs)
+
+
 # ---------------------------------------------------------------------- export
 
 
 def _check_args(x):
-    if isinstance(x, (ArrRef, Fill)):
-        raise _Unsupported("a value computed at run time from the input's raw array or a "
-                           "batch-sized fill")
+    if isinstance(x, Fill):
+        raise _Unsupported("a batch-sized fill made outside the ops (ktrain.zeros(B, ...))")
     if isinstance(x, (list, tuple)):
         for y in x:
             _check_args(y)
