@@ -79,10 +79,32 @@ def test_static_export_fixes_the_batch(tmp_path):
                                    m(x).numpy(), atol=1e-5)
 
 
-def test_unsupported_op_names_the_node_and_line():
-    m = nn.LSTM(3, 4).eval()
+@pytest.mark.parametrize("kind,kw", [("LSTM", {"num_layers": 2, "bidirectional": True}),
+                                     ("LSTM", {"bias": False}),
+                                     ("GRU", {"bidirectional": True}),
+                                     ("GRU", {"num_layers": 2, "bias": False}),
+                                     ("RNN", {}), ("RNN", {"nonlinearity": "relu",
+                                                           "bidirectional": True})])
+def test_recurrent_layers_export_with_their_states(kind, kw):
+    ktrain.manual_seed(0)
+    m = getattr(nn, kind)(3, 4, batch_first=True, **kw).eval()
+    _, data = _export(m, ktrain.randn(2, 5, 3), input_names=["x"],
+                      dynamic_axes={"x": {0: "batch"}})
+    x = ktrain.randn(6, 5, 3)
+    with ktrain.no_grad():
+        out, state = m(x)
+    want = [out] + (list(state) if kind == "LSTM" else [state])
+    got = _run(data, {"x": x.numpy()})
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        assert np.abs(g - w.numpy()).max() <= 1e-5
+
+
+def test_unsupported_attributes_name_the_node_and_line():
+    m = nn.LSTM(3, 4, proj_size=2).eval()
     with pytest.raises(ktrain.onnx.UnsupportedOperatorError,
-                       match=r"node \d+ applies LSTMRecurrence, called at .*test_onnx.py:\d+, .*opset 17"):
+                       match=r"node \d+ \(LSTMRecurrence, called at .*test_onnx.py:\d+\).*"
+                             r"opset 17: an LSTM with proj_size"):
         _export(m, ktrain.randn(5, 2, 3))
 
 

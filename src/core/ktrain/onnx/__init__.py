@@ -18,8 +18,10 @@ the vision and audio plugins' convolutional models (convolutions incl. grouped, 
 1-D; pooling, batch norm in eval, ReLU/ReLU6, linear, residual adds, padding, slicing,
 reshapes, concatenation, adaptive average pooling, log-softmax) and of the text models
 on padded batches (embeddings, layer norm, GELU, scaled dot-product attention with
-padding and causal masks, comparisons and masks, max/mean pooling); not yet: recurrent
-layers (LSTM/GRU/RNN), packed sequences, the audio front-end, ``onnx.load`` (import).
+padding and causal masks, comparisons and masks, max/mean pooling), and LSTM/GRU/RNN
+layers (multi-layer, bidirectional, with their final states) over padded batches; not
+yet: packed sequences of different lengths, LSTM with ``proj_size``, the audio front-end,
+``onnx.load`` (import).
 """
 from __future__ import annotations
 

@@ -57,6 +57,8 @@ class _Ctx:
         """The ONNX name of a value or constant argument."""
         if type(x) in (Ref, ArrRef):   # ArrRef: an op reading the input's raw array
             return f"v{x.id}"
+        if type(x) is Fill:
+            return self.fill(x)
         if type(x) is Const:
             if x.name not in self.init_names:
                 arr = B.to_device(self.tensors[x.name].detach()._data, B.CPU)
@@ -65,6 +67,35 @@ class _Ctx:
             return x.name
         raise _Unsupported(f"argument {x!r} is not a tensor")
 
+    def fill(self, x):
+        """A ``Fill`` (a tensor the forward made with a batch-sized shape) as
+        ConstantOfShape over a shape computed from the batch size of input 0."""
+        dims = []
+        for d in x.shape:
+            if isinstance(d, Sym):
+                b = self.batch()
+                if d.a != 1:
+                    b = self.emit("Mul", [b, self.const(np.asarray([d.a], np.int64), "a")],
+                                  [self.fresh("dim")])
+                if d.c:
+                    b = self.emit("Add", [b, self.const(np.asarray([d.c], np.int64), "c")],
+                                  [self.fresh("dim")])
+                dims.append(b)
+            else:
+                dims.append(self.const(np.asarray([int(d)], np.int64), "dim"))
+        shape = self.emit("Concat", dims, [self.fresh("shape")], axis=0)
+        value = self.nh.from_array(np.asarray([x.value], np.dtype(x.dtype)), "value")
+        return self.emit("ConstantOfShape", [shape], [self.fresh("fill")], value=value)
+
+    def batch(self):
+        """A 1-element int64 tensor: the batch size (dimension 0 of graph input 0)."""
+        if getattr(self, "_batch", None) is None:
+            shp = self.emit("Shape", [f"v{self.graph.inputs[0]}"], [self.fresh("shape")])
+            self._batch = self.emit("Slice", [shp, self.const(np.asarray([0], np.int64), "s"),
+                                              self.const(np.asarray([1], np.int64), "e")],
+                                    [self.fresh("batch")])
+        return self._batch
+
     def array(self, x):
         """The value of a constant argument (for converters that rewrite weights)."""
         if type(x) is Const:
@@ -72,11 +103,15 @@ class _Ctx:
         raise _Unsupported("needs a constant (a parameter) here, got a computed value")
 
     def dtype(self, x):
+        if type(x) is Fill:
+            return np.dtype(x.dtype)
         if type(x) in (Ref, ArrRef):
             return np.dtype(self.graph.values[x.id].dtype)
         return np.dtype(self.tensors[x.name]._data.dtype)
 
     def rank(self, x):
+        if type(x) is Fill:
+            return len(x.shape)
         if type(x) in (Ref, ArrRef):
             return len(self.graph.values[x.id].shape)
         return self.tensors[x.name].ndim
@@ -91,7 +126,7 @@ class _Ctx:
 
     def operand(self, x, like):
         """A tensor name for a tensor argument or a Python number (as ``like``'s dtype)."""
-        if isinstance(x, (Ref, Const)):
+        if isinstance(x, (Ref, Const, Fill)):
             return self.name(x)
         if isinstance(x, (bool, int, float, np.generic)):
             return self.const(np.asarray(x, self.dtype(like)), "scalar")
@@ -502,15 +537,71 @@ def _invert(c, args, params, outs):
     c.emit("Not", [c.name(x)], outs)
 
 
+def _time_steps(steps):
+    """The number of steps T of a padded batch (every step the same rows, contiguous), or
+    raise: packed sequences of different lengths have no ONNX equivalent here."""
+    b = steps[0][1]
+    for t, (o, bt) in enumerate(steps):
+        want = t * b if not isinstance(b, Sym) else (Sym(t * b.a, t * b.c) if t else 0)
+        if bt != b or o != want:
+            raise _Unsupported("packed sequences of different lengths (export padded "
+                               "batches)")
+    return len(steps)
+
+
+def _blocks(a, order, n):
+    """Rows of ``a`` regrouped from PyTorch's gate order to ONNX's (``order``)."""
+    h = a.shape[0] // n
+    return np.concatenate([a[k * h:(k + 1) * h] for k in order], 0)
+
+
+def _recurrent(c, args, params, outs, kind):
+    x, w_ih, b_ih, b_hh, h0, c0, w_hh, w_hr = args
+    if w_hr is not None:
+        raise _Unsupported("an LSTM with proj_size")
+    n, order = {"LSTM": (4, (0, 3, 1, 2)), "GRU": (3, (1, 0, 2)), "RNN": (1, (0,))}[kind]
+    w = c.array(w_ih)
+    hid = w.shape[0] // n
+    dt = w.dtype
+    steps = _time_steps(params["steps"])
+    rb = lambda b: _blocks(c.array(b), order, n) if b is not None else np.zeros(n * hid, dt)  # noqa: E731
+    W = c.const(_blocks(w, order, n)[None], "W")
+    R = c.const(_blocks(c.array(w_hh), order, n)[None], "R")
+    Bc = c.const(np.concatenate([rb(b_ih), rb(b_hh)])[None], "B")
+    X = c.emit("Reshape", [c.name(x), c.const(np.asarray([steps, -1, w.shape[1]], np.int64),
+                                                 "shape")], [c.fresh("X")])
+    ax0 = c.const(np.asarray([0], np.int64), "axes")
+    ins = [X, W, R, Bc, "", c.emit("Unsqueeze", [c.name(h0), ax0], [c.fresh("h0")])]
+    attrs = {"hidden_size": hid, "direction": "reverse" if params["reverse"] else "forward"}
+    n_out = 3 if kind == "LSTM" else 2
+    if kind == "LSTM":
+        ins.append(c.emit("Unsqueeze", [c.name(c0), ax0], [c.fresh("c0")]))
+    elif kind == "GRU":
+        attrs["linear_before_reset"] = 1     # PyTorch's n = tanh(.. + r * (W_hn h + b_hn))
+    else:
+        attrs["activations"] = ["Relu" if params.get("relu") else "Tanh"]
+    ys = c.emit(kind, ins, [c.fresh(o) for o in ("Y", "Y_h", "Y_c")[:n_out]], **attrs)
+    c.emit("Reshape", [ys[0], c.const(np.asarray([-1, hid], np.int64), "shape")], [outs[0]])
+    for y, o in zip(ys[1:], outs[1:]):
+        c.emit("Squeeze", [y, ax0], [o])
+
+
+@converter("LSTMRecurrence")
+def _lstm(c, args, params, outs):
+    _recurrent(c, args, params, outs, "LSTM")
+
+
+@converter("GRURecurrence")
+def _gru(c, args, params, outs):
+    _recurrent(c, args, params, outs, "GRU")
+
+
+@converter("RNNRecurrence")
+def _rnn(c, args, params, outs):
+    _recurrent(c, args, params, outs, "RNN")
+
+
 # ---------------------------------------------------------------------- export
-
-
-def _check_args(x):
-    if isinstance(x, Fill):
-        raise _Unsupported("a batch-sized fill made outside the ops (ktrain.zeros(B, ...))")
-    if isinstance(x, (list, tuple)):
-        for y in x:
-            _check_args(y)
 
 
 def export(model, args, f, *, input_names=None, output_names=None, dynamic_axes=None,
@@ -555,7 +646,6 @@ def export(model, args, f, *, input_names=None, output_names=None, dynamic_axes=
                 f"ktrain.onnx.export: node {k} applies {name}{where}, which has no ONNX "
                 f"converter (opset {opset_version}); supported: {', '.join(sorted(_CONVERTERS))}")
         try:
-            _check_args(n.args)
             ctx.current = name
             conv(ctx, n.args, n.params, [f"v{o}" for o in n.outputs])
         except _Unsupported as e:
