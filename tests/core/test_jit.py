@@ -220,7 +220,9 @@ def test_save_load_round_trip_without_the_model_code(tmp_path):
     loaded = ktrain.jit.load(path)
     x = ktrain.randn(5, 3, 16, 16)
     with ktrain.no_grad():
-        np.testing.assert_array_equal(loaded(x).numpy(), t(x).numpy())
+        # equal to float rounding (the BLAS thread policy may change the thread count, and
+        # with it the GEMM summation order, between two calls)
+        np.testing.assert_allclose(loaded(x).numpy(), t(x).numpy(), rtol=1e-5, atol=1e-6)
     assert str(loaded.graph) == str(t.graph)
     assert sorted(loaded.state_dict()) == sorted(m.state_dict())
     # a plain safetensors file: any reader opens it; the graph is JSON metadata

@@ -116,3 +116,105 @@ def test_argument_errors():
         _export(m, ktrain.randn(2, 2), opset_version=11)
     with pytest.raises(ValueError, match="2 output names for 1 outputs"):
         _export(m, ktrain.randn(2, 2), output_names=["a", "b"])
+
+
+# ---------------------------------------------------------------------- import
+
+
+def _block_model():
+    ktrain.manual_seed(0)
+    m = Block().eval()
+    with ktrain.no_grad():
+        m.bn.running_mean.copy_(ktrain.randn(8) * 0.2)
+        m.bn.running_var.copy_(ktrain.rand(8) + 0.5)
+    return m
+
+
+def test_export_then_load_is_the_same_model_and_trains():
+    m = _block_model()
+    _, data = _export(m, ktrain.randn(2, 4, 12, 12), input_names=["image"],
+                      dynamic_axes={"image": {0: "batch"}})
+    g = ktrain.onnx.load(data)
+    assert g.input_names == ["image"]
+    x = ktrain.randn(5, 4, 12, 12)
+    with ktrain.no_grad():
+        np.testing.assert_allclose(g(x).numpy(), m(x).numpy(), rtol=1e-5, atol=1e-6)
+    # parameters are the model's (running statistics are buffers), under the same names
+    assert {n for n, _ in g.named_parameters()} == {n for n, _ in m.named_parameters()}
+    assert "bn.running_mean" in dict(g.named_buffers())
+    # gradients equal eager ktrain's, and a few SGD steps lower the loss
+    y = ktrain.randint(0, 5, (5,))
+    for mod in (m, g):
+        mod.zero_grad()
+        nn.functional.nll_loss(mod(x), y).backward()
+    gp = dict(g.named_parameters())
+    for n, p in m.named_parameters():
+        np.testing.assert_allclose(gp[n].grad.numpy(), p.grad.numpy(), rtol=1e-4, atol=1e-6)
+    opt = ktrain.optim.SGD(g.parameters(), lr=0.1)
+    losses = []
+    for _ in range(4):
+        opt.zero_grad()
+        loss = nn.functional.nll_loss(g(x), y)
+        loss.backward()
+        opt.step()
+        losses.append(float(loss))
+    assert losses[-1] < losses[0]
+
+
+def test_load_a_graph_written_by_hand():
+    """What another framework writes: an MLP with Gemm, Relu, MatMul, Add, Softmax."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    w1, b1 = rng.standard_normal((6, 4)).astype(np.float32), rng.standard_normal(6).astype(
+        np.float32)
+    w2, b2 = rng.standard_normal((6, 3)).astype(np.float32), rng.standard_normal(3).astype(
+        np.float32)
+    nodes = [helper.make_node("Gemm", ["x", "w1", "b1"], ["h"], transB=1),
+             helper.make_node("Relu", ["h"], ["r"]),
+             helper.make_node("MatMul", ["r", "w2"], ["z"]),
+             helper.make_node("Add", ["z", "b2"], ["zb"]),
+             helper.make_node("Softmax", ["zb"], ["p"], axis=1)]
+    graph = helper.make_graph(
+        nodes, "mlp", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 4])],
+        [helper.make_tensor_value_info("p", TensorProto.FLOAT, ["n", 3])],
+        [numpy_helper.from_array(a, n) for a, n in ((w1, "w1"), (b1, "b1"), (w2, "w2"),
+                                                    (b2, "b2"))])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    g = ktrain.onnx.load(model.SerializeToString())
+    x = rng.standard_normal((5, 4)).astype(np.float32)
+    z = np.maximum(x @ w1.T + b1, 0) @ w2 + b2
+    want = np.exp(z - z.max(1, keepdims=True))
+    want /= want.sum(1, keepdims=True)
+    with ktrain.no_grad():
+        np.testing.assert_allclose(g(ktrain.from_numpy(x)).numpy(), want, rtol=1e-5)
+    assert sorted(n for n, _ in g.named_parameters()) == ["b1", "b2", "w1", "w2"]
+
+
+def test_load_refuses_what_it_cannot_import():
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("LRN", ["x"], ["y"], size=3, name="norm1")], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 4, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 4, 4])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    with pytest.raises(ValueError, match=r"node 0 \(norm1\) is a LRN op, which ktrain cannot"):
+        ktrain.onnx.load(model.SerializeToString())
+    with pytest.raises(ValueError, match="not a valid ONNX model"):
+        ktrain.onnx.load(b"\x08\x07garbage")
+    # weights in an external file: refused (a model must not make ktrain read other paths)
+    from onnx import numpy_helper
+
+    w = numpy_helper.from_array(np.ones((3, 3), np.float32), "w")
+    w.data_location = TensorProto.EXTERNAL
+    w.ClearField("raw_data")
+    e = w.external_data.add()
+    e.key, e.value = "location", "../../etc/passwd"
+    g2 = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "w"], ["y"])], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3])], [w])
+    m2 = helper.make_model(g2, opset_imports=[helper.make_opsetid("", 17)])
+    with pytest.raises(ValueError, match="external file|not a valid ONNX"):
+        ktrain.onnx.load(m2.SerializeToString())

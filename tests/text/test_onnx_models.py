@@ -40,6 +40,11 @@ def test_classifier_onnx_parity_on_padded_batches(build):
         want = model(**b).numpy()
     got = sess.run(None, {i.name: b[i.name].numpy() for i in sess.get_inputs()})[0]
     assert np.abs(got - want).max() <= 1e-4
+    # and back into ktrain (ktrain.onnx.load): the same outputs
+    g = ktrain.onnx.load(buf.getvalue())
+    with ktrain.no_grad():
+        back = g(*[b[n] for n in g.input_names]).numpy()
+    assert np.abs(back - want).max() <= 1e-4
 
 
 def test_gpt_forward_onnx_parity():

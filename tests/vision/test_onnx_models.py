@@ -32,3 +32,7 @@ def test_onnx_parity(name, kwargs, shape):
         want = model(x).numpy()
     got = sess.run(None, {"image": x.numpy()})[0]
     assert np.abs(got - want).max() <= 1e-4 * max(1.0, float(np.abs(want).max()))
+    g = ktrain.onnx.load(buf.getvalue())         # and back: a ktrain module again
+    with ktrain.no_grad():
+        back = g(x).numpy()
+    assert np.abs(back - want).max() <= 1e-4 * max(1.0, float(np.abs(want).max()))

@@ -20,11 +20,14 @@ reshapes, concatenation, adaptive average pooling, log-softmax) and of the text 
 on padded batches (embeddings, layer norm, GELU, scaled dot-product attention with
 padding and causal masks, comparisons and masks, max/mean pooling), and LSTM/GRU/RNN
 layers (multi-layer, bidirectional, with their final states) over padded batches; not
-yet: packed sequences of different lengths, LSTM with ``proj_size``, the audio front-end,
-``onnx.load`` (import).
+yet: packed sequences of different lengths, LSTM with ``proj_size``, the audio front-end.
+
+``ktrain.onnx.load(path)`` imports a graph (ours or another framework's) that uses the
+operators listed in ``_import.SUPPORTED`` as a trainable ``OnnxModule`` (``_import.py``).
 """
 from __future__ import annotations
 
 from ._export import UnsupportedOperatorError, export
+from ._import import OnnxModule, load
 
-__all__ = ["UnsupportedOperatorError", "export"]
+__all__ = ["OnnxModule", "UnsupportedOperatorError", "export", "load"]

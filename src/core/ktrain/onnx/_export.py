@@ -49,8 +49,12 @@ class _Ctx:
         return f"{stem}_{self.k}"
 
     def const(self, array, stem="c"):
+        """A constant the converters need (shapes, axes, folded factors): a Constant node,
+        so that the file's initializers are exactly the model's parameters and buffers."""
         name = self.fresh(stem)
-        self.inits.append(self.nh.from_array(np.asarray(array), name))
+        self.nodes.append(self.helper.make_node("Constant", [], [name],
+                                                value=self.nh.from_array(np.asarray(array),
+                                                                         name)))
         return name
 
     def name(self, x):
