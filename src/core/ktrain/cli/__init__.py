@@ -46,6 +46,10 @@ from .generate_cmd import register as _register_generate_cmd  # noqa: E402
 
 _register_generate_cmd(app)
 
+from .export_cmd import register as _register_export_cmd  # noqa: E402
+
+_register_export_cmd(app)
+
 
 @app.command()
 def info():
