@@ -20,7 +20,10 @@ reshapes, concatenation, adaptive average pooling, log-softmax) and of the text 
 on padded batches (embeddings, layer norm, GELU, scaled dot-product attention with
 padding and causal masks, comparisons and masks, max/mean pooling), and LSTM/GRU/RNN
 layers (multi-layer, bidirectional, with their final states) over padded batches; not
-yet: packed sequences of different lengths, LSTM with ``proj_size``, the audio front-end.
+yet: packed sequences of different lengths, LSTM with ``proj_size``, nearest upsampling,
+``EmbeddingBag``, the audio front-end. Also covered: transposed/grouped/dilated
+convolutions, average pooling, group/instance norm, LeakyReLU/ELU/SiLU/Softplus/
+Hardswish/Hardsigmoid/Mish/PReLU, multi-head attention and the Transformer layers.
 
 ``ktrain.onnx.load(path)`` imports a graph (ours or another framework's) that uses the
 operators listed in ``_import.SUPPORTED`` as a trainable ``OnnxModule`` (``_import.py``).

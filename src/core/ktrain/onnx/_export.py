@@ -225,7 +225,8 @@ def _linear(c, args, params, outs):
         ins = [c.name(x), c.name(w)] + ([c.name(b)] if b is not None else [])
         c.emit("Gemm", ins, outs, transB=1)
         return
-    wt = c.const(np.ascontiguousarray(c.array(w).T), "wT")
+    wt = c.const(np.ascontiguousarray(c.array(w).T), "wT") if type(w) is Const else \
+        c.emit("Transpose", [c.name(w)], [c.fresh("wT")], perm=[1, 0])
     if b is None:
         c.emit("MatMul", [c.name(x), wt], outs)
     else:
@@ -484,7 +485,7 @@ def _unbind(c, args, params, outs):
         c.emit("Squeeze", [p, ax], [o])
 
 
-@converter("Attention")
+@converter("Attention", "AttentionWeights")
 def _attention(c, args, params, outs):
     q, k, v, mask, keep = args
     if keep is not None:
@@ -504,8 +505,8 @@ def _attention(c, args, params, outs):
         s = c.emit("Add", [s, c.const(tri, "causal")], [c.fresh("s")])
     if mask is not None:
         s = c.emit("Add", [s, c.name(mask)], [c.fresh("s")])
-    p = c.emit("Softmax", [s], [c.fresh("p")], axis=-1)
-    c.emit("MatMul", [p, c.name(v)], outs)
+    p = c.emit("Softmax", [s], [c.fresh("p")] if len(outs) == 1 else [outs[1]], axis=-1)
+    c.emit("MatMul", [p, c.name(v)], outs[:1])
 
 
 _COMPARE = {"equal": "Equal", "less": "Less", "greater": "Greater", "less_equal": "LessOrEqual",
@@ -603,6 +604,118 @@ def _gru(c, args, params, outs):
 @converter("RNNRecurrence")
 def _rnn(c, args, params, outs):
     _recurrent(c, args, params, outs, "RNN")
+
+
+@converter("ConvInputGrad")
+def _conv_transpose(c, args, params, outs):
+    x, w, b, geom, out_hw = args
+    (kh, kw), (sh, sw), (dh, dw), ((pt, pb), (pl, pr)), g = geom
+    h, wd = c.shape(x)[-2:]
+    if min(pt, pb, pl, pr) < 0 or any(isinstance(v, Sym) for v in (h, wd, *out_hw)):
+        raise _Unsupported("negative padding or a batch-dependent size")
+    oph = out_hw[0] - ((h - 1) * sh - pt - pb + dh * (kh - 1) + 1)
+    opw = out_hw[1] - ((wd - 1) * sw - pl - pr + dw * (kw - 1) + 1)
+    ins = [c.name(x), c.name(w)] + ([c.name(b)] if b is not None else [])
+    c.emit("ConvTranspose", ins, outs, kernel_shape=[kh, kw], strides=[sh, sw],
+           dilations=[dh, dw], pads=[pt, pl, pb, pr], group=int(g),
+           output_padding=[int(oph), int(opw)])
+
+
+@converter("AvgPool")
+def _avgpool(c, args, params, outs):
+    x, pg, div = args
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw), (ho, wo), (h, w) = pg
+    if (dh, dw) != (1, 1):
+        raise _Unsupported("dilated average pooling")
+    if (ph or pw) and (div is None or float(div) != kh * kw):
+        raise _Unsupported("padding with count_include_pad=False or a divisor_override")
+    if not (ph or pw) and div is not None and float(div) != kh * kw:
+        raise _Unsupported("a divisor_override")
+    floor_h = (h + 2 * ph - kh) // sh + 1
+    floor_w = (w + 2 * pw - kw) // sw + 1
+    c.emit("AveragePool", [c.name(x)], outs, kernel_shape=[kh, kw], strides=[sh, sw],
+           pads=[ph, pw, ph, pw], count_include_pad=1,
+           ceil_mode=int(ho != floor_h or wo != floor_w))
+
+
+@converter("Split")
+def _split(c, args, params, outs):
+    x, dim, bounds = args
+    sizes = [int(e) - int(s) for s, e in bounds]
+    if int(bounds[0][0]) != 0 or any(int(bounds[i][1]) != int(bounds[i + 1][0])
+                                     for i in range(len(bounds) - 1)):
+        raise _Unsupported("pieces that do not tile the axis")
+    if len(outs) == 1:
+        c.emit("Slice", [c.name(x), c.const(np.asarray([0], np.int64), "s"),
+                         c.const(np.asarray([sizes[0]], np.int64), "e"),
+                         c.const(np.asarray([int(dim)], np.int64), "a")], outs)
+        return
+    c.emit("Split", [c.name(x), c.const(np.asarray(sizes, np.int64), "split")], outs,
+           axis=int(dim))
+
+
+@converter("LeakyRelu")
+def _leaky(c, args, params, outs):
+    c.emit("LeakyRelu", [c.name(args[0])], outs, alpha=float(args[1]))
+
+
+@converter("Elu")
+def _elu(c, args, params, outs):
+    x, alpha, scale, input_scale = args
+    if float(scale) != 1.0 or float(input_scale) != 1.0:
+        raise _Unsupported("ELU with scale/input_scale (use Selu/Celu)")
+    c.emit("Elu", [c.name(x)], outs, alpha=float(alpha))
+
+
+@converter("Silu")
+def _silu(c, args, params, outs):
+    xn = c.name(args[0])
+    c.emit("Mul", [xn, c.emit("Sigmoid", [xn], [c.fresh("sig")])], outs)
+
+
+@converter("Softplus")
+def _softplus(c, args, params, outs):
+    x, beta, threshold = args
+    xn = c.name(x)
+    if float(beta) == 1.0:
+        sp = c.emit("Softplus", [xn], [c.fresh("sp")])
+    else:   # log(1 + exp(beta x)) / beta
+        bx = c.emit("Mul", [xn, c.const(np.asarray(beta, c.dtype(x)), "beta")], [c.fresh("bx")])
+        sp = c.emit("Div", [c.emit("Softplus", [bx], [c.fresh("sp")]),
+                            c.const(np.asarray(beta, c.dtype(x)), "beta")], [c.fresh("sp")])
+        xn = bx
+    # PyTorch returns x itself where beta x > threshold
+    big = c.emit("Greater", [xn, c.const(np.asarray(threshold, c.dtype(x)), "thr")],
+                 [c.fresh("big")])
+    c.emit("Where", [big, c.name(x), sp], outs)
+
+
+@converter("Hardswish")
+def _hardswish(c, args, params, outs):
+    c.emit("HardSwish", [c.name(args[0])], outs)
+
+
+@converter("Hardsigmoid")
+def _hardsigmoid(c, args, params, outs):
+    c.emit("HardSigmoid", [c.name(args[0])], outs, alpha=1.0 / 6, beta=0.5)
+
+
+@converter("Mish")
+def _mish(c, args, params, outs):
+    xn = c.name(args[0])
+    t = c.emit("Tanh", [c.emit("Softplus", [xn], [c.fresh("sp")])], [c.fresh("t")])
+    c.emit("Mul", [xn, t], outs)
+
+
+@converter("Prelu")
+def _prelu(c, args, params, outs):
+    x, w = args
+    slope = c.array(w).reshape(-1)
+    rank = c.rank(x)
+    shape = (slope.size,) + (1,) * (rank - 2) if slope.size > 1 and rank >= 2 else slope.shape
+    wn = c.emit("Reshape", [c.name(w), c.const(np.asarray(shape, np.int64), "shape")],
+                [c.fresh("slope")])
+    c.emit("PRelu", [c.name(x), wn], outs)
 
 
 # ---------------------------------------------------------------------- export
