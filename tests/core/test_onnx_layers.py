@@ -59,6 +59,7 @@ LAYERS = {
     "PReLU": (lambda: nn.PReLU(4), X4),
     "Softmax": (lambda: nn.Softmax(-1), X2),
     "Upsample bilinear": (lambda: nn.Upsample(scale_factor=2, mode="bilinear"), X4),
+    "Upsample nearest": (lambda: nn.Upsample(scale_factor=2), X4),
     "PixelShuffle": (lambda: nn.PixelShuffle(2), X4),
     "MultiheadAttention": (_MHA, XS),
     "TransformerEncoderLayer": (lambda: nn.TransformerEncoderLayer(8, 2, 16,
@@ -87,7 +88,7 @@ def test_layer_parity(name):
 
 
 @pytest.mark.parametrize("build,x,err", [
-    (lambda: nn.Upsample(scale_factor=2), ktrain.randn(*X4),
+    (lambda: nn.LSTM(8, 4, proj_size=2, batch_first=True), ktrain.randn(2, 5, 8),
      ktrain.onnx.UnsupportedOperatorError),
     (lambda: nn.EmbeddingBag(10, 3), ktrain.randint(0, 10, (2, 4)), ktrain.jit.TracingError),
 ])

@@ -20,7 +20,7 @@ reshapes, concatenation, adaptive average pooling, log-softmax) and of the text 
 on padded batches (embeddings, layer norm, GELU, scaled dot-product attention with
 padding and causal masks, comparisons and masks, max/mean pooling), and LSTM/GRU/RNN
 layers (multi-layer, bidirectional, with their final states) over padded batches; not
-yet: packed sequences of different lengths, LSTM with ``proj_size``, nearest upsampling,
+yet: packed sequences of different lengths, LSTM with ``proj_size``,
 ``EmbeddingBag``, the audio front-end. Also covered: transposed/grouped/dilated
 convolutions, average pooling, group/instance norm, LeakyReLU/ELU/SiLU/Softplus/
 Hardswish/Hardsigmoid/Mish/PReLU, multi-head attention and the Transformer layers.

@@ -718,6 +718,20 @@ def _prelu(c, args, params, outs):
     c.emit("PRelu", [c.name(x), wn], outs)
 
 
+@converter("NearestGather")
+def _nearest(c, args, params, outs):
+    x, ih, iw = args[:3]
+    y = c.name(x)
+    for k, idx in ((2, ih), (3, iw)):   # ops.resample._gather's axes
+        if idx is None:
+            continue
+        last = idx is iw or iw is None
+        y = c.emit("Gather", [y, c.const(np.asarray(idx, np.int64), "idx")],
+                   [outs[0] if last else c.fresh("rows")], axis=k)
+    if ih is None and iw is None:
+        c.emit("Identity", [y], outs)
+
+
 # ---------------------------------------------------------------------- export
 
 
