@@ -22,7 +22,7 @@ import numpy as np
 from .. import _backend as B
 from .._tensor import Tensor
 from ..autograd.grad_mode import no_grad
-from ._ir import ArrRef, Const, Fill, Graph, Ref, Sym, Value, op_name
+from ._ir import ArrRef, Const, Fill, Graph, Ref, Sym, Value, collect, op_name
 from ._module import TracedModule
 from ._tracer import TracingError, _Trace, hooks
 
@@ -242,22 +242,11 @@ class _Merge:
         used = set()
         for n in nodes:
             used.update(n.consts())
-        _refs_consts(outputs, used)
+        used.update(c.name for c in collect(outputs, Const))
         constants = {k: v for k, v in constants.items() if k in used}
         g = Graph(input_ids, nodes, outputs, values, constants, self.b1)
         g.sites = list(t1.sites)
         return g
-
-
-def _refs_consts(x, out):
-    if isinstance(x, Const):
-        out.add(x.name)
-    elif isinstance(x, (list, tuple)):
-        for y in x:
-            _refs_consts(y, out)
-    elif isinstance(x, dict):
-        for y in x.values():
-            _refs_consts(y, out)
 
 
 def _short(x):

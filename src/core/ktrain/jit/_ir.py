@@ -40,7 +40,7 @@ import math
 import numpy as np
 
 __all__ = ["ArrRef", "Const", "Fill", "Graph", "GraphError", "Node", "Ref", "Sym", "Value",
-           "SCHEMA_VERSION"]
+           "SCHEMA_VERSION", "collect", "remap"]
 
 SCHEMA_VERSION = 1
 
@@ -197,6 +197,27 @@ def _collect(x, kind, out):
     elif isinstance(x, slice):
         for y in (x.start, x.stop, x.step):
             _collect(y, kind, out)
+
+
+def collect(x, kind):
+    """Every ``kind`` (``Ref`` includes ``ArrRef``) in the structure ``x``, in order."""
+    out = []
+    _collect(x, kind, out)
+    return out
+
+
+def remap(x, fn):
+    """``x`` with every leaf replaced by ``fn(leaf)``: tuples (their subclasses too, as
+    the ops' geometry records), lists and dicts rebuilt around the new leaves."""
+    t = type(x)
+    if isinstance(x, tuple):
+        items = [remap(y, fn) for y in x]
+        return tuple(items) if t is tuple else tuple.__new__(t, items)
+    if t is list:
+        return [remap(y, fn) for y in x]
+    if t is dict:
+        return {k: remap(y, fn) for k, y in x.items()}
+    return fn(x)
 
 
 def op_name(cls):

@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import nn
 from .._tensor import Tensor
-from ._ir import ArrRef, Const, Fill, Ref, Sym, op_name
+from ._ir import ArrRef, Const, Fill, Ref, Sym, collect, op_name
 
 __all__ = ["TracedModule"]
 
@@ -76,8 +76,7 @@ class _Plan:
         for k, n in enumerate(graph.nodes):
             for r in n.refs():
                 last[r] = k
-        keep = set()
-        _refs_in(graph.outputs, keep)
+        keep = {r.id for r in collect(graph.outputs, Ref)}
         self.steps = []
         frees = {}
         for v, k in last.items():
@@ -87,17 +86,6 @@ class _Plan:
             dyn_a, dyn_p = _needs_env(n.args), _needs_env(n.params)
             self.steps.append((n.op, n.args, dyn_a, n.params, dyn_p, n.outputs,
                                tuple(frees.get(k, ()))))
-
-
-def _refs_in(x, out):
-    if isinstance(x, Ref):
-        out.add(x.id)
-    elif isinstance(x, (list, tuple)):
-        for y in x:
-            _refs_in(y, out)
-    elif isinstance(x, dict):
-        for y in x.values():
-            _refs_in(y, out)
 
 
 def execute(graph, plan, consts, inputs):

@@ -20,7 +20,7 @@ import numpy as np
 
 from .. import _backend as B
 from .._tensor import Tensor
-from ._ir import ArrRef, Const, Fill, Graph, Node, Ref, Sym
+from ._ir import ArrRef, Const, Fill, Graph, Node, Ref, Sym, collect, remap
 
 __all__ = ["eliminate_dead_code", "fold_batch_norm", "fold_constants", "fuse_conv_relu",
            "optimize_for_inference"]
@@ -47,39 +47,21 @@ def _users(graph):
     for n in graph.nodes:
         for r in n.refs():
             count[r] = count.get(r, 0) + 1
-    out = []
-    _collect_refs(graph.outputs, out)
-    for r in out:
-        count[r] = count.get(r, 0) + 1
+    for r in collect(graph.outputs, Ref):
+        count[r.id] = count.get(r.id, 0) + 1
     return count
-
-
-def _collect_refs(x, out):
-    if isinstance(x, Ref):
-        out.append(x.id)
-    elif isinstance(x, (list, tuple)):
-        for y in x:
-            _collect_refs(y, out)
-    elif isinstance(x, dict):
-        for y in x.values():
-            _collect_refs(y, out)
 
 
 def _rename(x, old, new):
     """``x`` with references to value ``old`` replaced by ``new``."""
-    t = type(x)
-    if t is Ref:
-        return Ref(new) if x.id == old else x
-    if t is ArrRef:
-        return ArrRef(new) if x.id == old else x
-    if isinstance(x, tuple):
-        items = [_rename(y, old, new) for y in x]
-        return tuple(items) if t is tuple else tuple.__new__(t, items)
-    if t is list:
-        return [_rename(y, old, new) for y in x]
-    if t is dict:
-        return {k: _rename(y, old, new) for k, y in x.items()}
-    return x
+    def leaf(y):
+        if type(y) is Ref and y.id == old:
+            return Ref(new)
+        if type(y) is ArrRef and y.id == old:
+            return ArrRef(new)
+        return y
+
+    return remap(x, leaf)
 
 
 def _replace_value(graph, old, new):
@@ -198,17 +180,7 @@ def _all_const(x):
 
 
 def _bind(x, tensors):
-    t = type(x)
-    if t is Const:
-        return tensors[x.name]
-    if isinstance(x, tuple):
-        items = [_bind(y, tensors) for y in x]
-        return tuple(items) if t is tuple else tuple.__new__(t, items)
-    if t is list:
-        return [_bind(y, tensors) for y in x]
-    if t is dict:
-        return {k: _bind(y, tensors) for k, y in x.items()}
-    return x
+    return remap(x, lambda y: tensors[y.name] if type(y) is Const else y)
 
 
 def fold_constants(graph, tensors):
@@ -218,9 +190,7 @@ def fold_constants(graph, tensors):
 
     graph, tensors = _copy(graph), dict(tensors)
     graph.constants = dict(graph.constants)
-    raw = set()
-    for n in graph.nodes:
-        _collect_arr_refs((n.args, n.params), raw)
+    raw = {r.id for n in graph.nodes for r in collect((n.args, n.params), ArrRef)}
     drop = set()
     for k, n in enumerate(graph.nodes):
         if not _pure(n) or not n.consts() or not (_all_const(n.args) and _all_const(n.params)) \
@@ -236,43 +206,20 @@ def fold_constants(graph, tensors):
     return _prune_constants(graph, tensors)
 
 
-def _collect_arr_refs(x, out):
-    if type(x) is ArrRef:
-        out.add(x.id)
-    elif isinstance(x, (list, tuple)):
-        for y in x:
-            _collect_arr_refs(y, out)
-    elif isinstance(x, dict):
-        for y in x.values():
-            _collect_arr_refs(y, out)
-
-
 def _replace_const(graph, vid, const):
-    def sub(x):
-        t = type(x)
-        if t is Ref and x.id == vid:
-            return const
-        if isinstance(x, tuple):
-            items = [sub(y) for y in x]
-            return tuple(items) if t is tuple else tuple.__new__(t, items)
-        if t is list:
-            return [sub(y) for y in x]
-        if t is dict:
-            return {k: sub(y) for k, y in x.items()}
-        return x
+    def leaf(y):
+        return const if type(y) is Ref and y.id == vid else y
 
     for n in graph.nodes:
-        n.args = sub(n.args)
-        n.params = sub(n.params)
-    graph.outputs = sub(graph.outputs)
+        n.args = remap(n.args, leaf)
+        n.params = remap(n.params, leaf)
+    graph.outputs = remap(graph.outputs, leaf)
 
 
 def eliminate_dead_code(graph, tensors):
     """Drop the pure nodes whose outputs nothing reads (walking back from the end)."""
     graph = _copy(graph)
-    out = []
-    _collect_refs(graph.outputs, out)
-    needed = set(out)
+    needed = {r.id for r in collect(graph.outputs, Ref)}
     keep = []
     for n in reversed(graph.nodes):
         if _pure(n) and not any(o in needed for o in n.outputs):
@@ -289,23 +236,10 @@ def _prune_constants(graph, tensors):
     used = set()
     for n in graph.nodes:
         used.update(n.consts())
-    out = []
-    _collect_consts(graph.outputs, out)
-    used.update(out)
+    used.update(c.name for c in collect(graph.outputs, Const))
     graph.constants = {k: v for k, v in graph.constants.items() if v != "captured" or k in used}
     tensors = {k: t for k, t in tensors.items() if k in graph.constants}
     return graph, tensors
-
-
-def _collect_consts(x, out):
-    if isinstance(x, Const):
-        out.append(x.name)
-    elif isinstance(x, (list, tuple)):
-        for y in x:
-            _collect_consts(y, out)
-    elif isinstance(x, dict):
-        for y in x.values():
-            _collect_consts(y, out)
 
 
 def optimize_for_inference(graph, tensors):

@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import _backend as B
 from .._tensor import Tensor
-from ..jit._ir import ArrRef, Const, Fill, Ref, Sym, op_name
+from ..jit._ir import ArrRef, Const, Fill, Ref, Sym, op_name, remap
 
 __all__ = ["UnsupportedOperatorError", "export"]
 
@@ -735,6 +735,13 @@ def _nearest(c, args, params, outs):
 # ---------------------------------------------------------------------- export
 
 
+def collect_leaves(x):
+    """The leaves of an output structure, in order."""
+    out = []
+    remap(x, out.append)
+    return out
+
+
 def export(model, args, f, *, input_names=None, output_names=None, dynamic_axes=None,
            opset_version=17, export_params=True, verbose=False, kwargs=None):
     """Export ``model`` (a module or a ``ktrain.jit`` traced module) to ONNX at ``f`` (a
@@ -783,8 +790,7 @@ def export(model, args, f, *, input_names=None, output_names=None, dynamic_axes=
             raise UnsupportedOperatorError(f"ktrain.onnx.export: node {k} ({name}{where}) "
                                            f"cannot be written in ONNX opset {opset_version}: "
                                            f"{e}") from None
-    outs = []
-    _flat(g.outputs, outs)
+    outs = [x for x in collect_leaves(g.outputs) if isinstance(x, (Ref, Const))]
     out_names = list(output_names or [f"output{i}" for i in range(len(outs))])
     if len(out_names) != len(outs):
         raise ValueError(f"ktrain.onnx.export: {len(out_names)} output names for "
@@ -822,15 +828,4 @@ def export(model, args, f, *, input_names=None, output_names=None, dynamic_axes=
     if verbose:
         print(helper.printable_graph(proto.graph))
     return proto
-
-
-def _flat(x, out):
-    if isinstance(x, (Ref, Const)):
-        out.append(x)
-    elif isinstance(x, (list, tuple)):
-        for y in x:
-            _flat(y, out)
-    elif isinstance(x, dict):
-        for y in x.values():
-            _flat(y, out)
 
