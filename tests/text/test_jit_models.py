@@ -17,12 +17,16 @@ def _batch(seqs):
     return {k: ktrain.from_numpy(v) for k, v in pad_batch(seqs).items()}
 
 
-@pytest.mark.parametrize("build", [
+# the padded-batch classifiers (tests/text/test_onnx_models.py uses them too)
+PADDED_CLASSIFIERS = [
     lambda: BagOfWords(30, 3, embed_dim=8, hidden=8),
     lambda: TextCNN(30, 3, embed_dim=16, num_filters=8),
     lambda: TransformerClassifier(30, 3, d_model=16, n_head=2, n_layer=2),
     lambda: TransformerClassifier(30, 3, d_model=16, n_head=2, positions="sinusoidal"),
-])
+]
+
+
+@pytest.mark.parametrize("build", PADDED_CLASSIFIERS)
 def test_traced_classifier(build):
     ktrain.manual_seed(0)
     model = build().eval()

@@ -7,24 +7,15 @@ import ktrain
 import numpy as np
 import pytest
 from ktrain.jit import TracerWarning, TracingError
-from ktrain_text.collate import pad_batch
-from ktrain_text.models import (GPT, BagOfWords, TextCNN, TransformerClassifier,
-                                bigru_classifier)
+from ktrain_text.models import GPT, bigru_classifier
+
+from .test_jit_models import PADDED_CLASSIFIERS, _batch
 
 pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
 
-def _batch(seqs):
-    return {k: ktrain.from_numpy(v) for k, v in pad_batch(seqs).items()}
-
-
-@pytest.mark.parametrize("build", [
-    lambda: BagOfWords(30, 3, embed_dim=8, hidden=8),
-    lambda: TextCNN(30, 3, embed_dim=16, num_filters=8),
-    lambda: TransformerClassifier(30, 3, d_model=16, n_head=2, n_layer=2),
-    lambda: TransformerClassifier(30, 3, d_model=16, n_head=2, positions="sinusoidal"),
-])
+@pytest.mark.parametrize("build", PADDED_CLASSIFIERS)
 def test_classifier_onnx_parity_on_padded_batches(build):
     ktrain.manual_seed(0)
     model = build().eval()
