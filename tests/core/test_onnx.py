@@ -218,3 +218,25 @@ def test_load_refuses_what_it_cannot_import():
     m2 = helper.make_model(g2, opset_imports=[helper.make_opsetid("", 17)])
     with pytest.raises(ValueError, match="external file|not a valid ONNX"):
         ktrain.onnx.load(m2.SerializeToString())
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU", "RNN"])
+def test_recurrent_round_trip_keeps_trainable_weights(kind):
+    """ONNX's LSTM/GRU/RNN nodes import through ktrain's recurrences; the weights stay
+    the model's parameters (PyTorch layout, same names; a row Gather reorders the gates
+    inside the graph), so gradients equal eager's."""
+    ktrain.manual_seed(0)
+    m = getattr(nn, kind)(3, 4, batch_first=True, bidirectional=True).eval()
+    _, data = _export(m, ktrain.randn(2, 5, 3), dynamic_axes={"input0": {0: "batch"}})
+    g = ktrain.onnx.load(data)
+    assert {n for n, _ in g.named_parameters()} == {n for n, _ in m.named_parameters()}
+    x = ktrain.randn(3, 5, 3)
+    for mod in (m, g):
+        mod.zero_grad()
+        out = mod(x)
+        (out[0] if isinstance(out, tuple) else out).pow(2).sum().backward()
+    with ktrain.no_grad():
+        np.testing.assert_allclose(g(x)[0].numpy(), m(x)[0].numpy(), rtol=1e-5, atol=1e-6)
+    gp = dict(g.named_parameters())
+    for n, p in m.named_parameters():
+        np.testing.assert_allclose(gp[n].grad.numpy(), p.grad.numpy(), rtol=1e-4, atol=1e-6)

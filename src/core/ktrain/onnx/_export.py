@@ -554,12 +554,6 @@ def _time_steps(steps):
     return len(steps)
 
 
-def _blocks(a, order, n):
-    """Rows of ``a`` regrouped from PyTorch's gate order to ONNX's (``order``)."""
-    h = a.shape[0] // n
-    return np.concatenate([a[k * h:(k + 1) * h] for k in order], 0)
-
-
 def _recurrent(c, args, params, outs, kind):
     x, w_ih, b_ih, b_hh, h0, c0, w_hh, w_hr = args
     if w_hr is not None:
@@ -569,13 +563,24 @@ def _recurrent(c, args, params, outs, kind):
     hid = w.shape[0] // n
     dt = w.dtype
     steps = _time_steps(params["steps"])
-    rb = lambda b: _blocks(c.array(b), order, n) if b is not None else np.zeros(n * hid, dt)  # noqa: E731
-    W = c.const(_blocks(w, order, n)[None], "W")
-    R = c.const(_blocks(c.array(w_hh), order, n)[None], "R")
-    Bc = c.const(np.concatenate([rb(b_ih), rb(b_hh)])[None], "B")
+    # the parameters stay initializers in PyTorch's layout (so ktrain.onnx.load gives them
+    # back trainable, under their names); a row Gather puts the gates in ONNX's order
+    rows = c.const(np.concatenate([np.arange(k * hid, (k + 1) * hid) for k in order])
+                   .astype(np.int64), "gate_rows")
+    ax0 = c.const(np.asarray([0], np.int64), "axes")
+
+    def gated(t, stem):
+        return c.emit("Gather", [c.name(t), rows], [c.fresh(stem)], axis=0)
+
+    W = c.emit("Unsqueeze", [gated(w_ih, "W"), ax0], [c.fresh("W")])
+    R = c.emit("Unsqueeze", [gated(w_hh, "R"), ax0], [c.fresh("R")])
+    zero = lambda: c.const(np.zeros(n * hid, dt), "zero_bias")  # noqa: E731
+    bias = c.emit("Concat", [gated(b_ih, "bi") if b_ih is not None else zero(),
+                             gated(b_hh, "bh") if b_hh is not None else zero()],
+                  [c.fresh("B")], axis=0)
+    Bc = c.emit("Unsqueeze", [bias, ax0], [c.fresh("B")])
     X = c.emit("Reshape", [c.name(x), c.const(np.asarray([steps, -1, w.shape[1]], np.int64),
                                                  "shape")], [c.fresh("X")])
-    ax0 = c.const(np.asarray([0], np.int64), "axes")
     ins = [X, W, R, Bc, "", c.emit("Unsqueeze", [c.name(h0), ax0], [c.fresh("h0")])]
     attrs = {"hidden_size": hid, "direction": "reverse" if params["reverse"] else "forward"}
     n_out = 3 if kind == "LSTM" else 2

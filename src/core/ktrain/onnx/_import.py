@@ -189,6 +189,8 @@ def _run_node(F, kt, op, a, x):
                 "GreaterOrEqual": kt.ge}[op](x[0], x[1])
     if op == "Not":
         return kt.logical_not(x[0])
+    if op in ("LSTM", "GRU", "RNN"):
+        return _recurrent(kt, op, a, x)
     if op == "Split":
         axis = int(a.get("axis", 0))
         sizes = _ints(x[1]) if len(x) > 1 and x[1] is not None else a.get("split")
@@ -199,13 +201,65 @@ def _run_node(F, kt, op, a, x):
     raise NotImplementedError(op)
 
 
+def _regate(w, order, n):
+    """ONNX's gate blocks of ``w`` (rows) back in PyTorch's order, with ops (so a gradient
+    reaches the ONNX-layout parameter)."""
+    import ktrain as kt
+
+    h = w.shape[0] // n
+    return kt.cat([w[k * h:(k + 1) * h] for k in order], 0)
+
+
+def _recurrent(kt, op, a, x):
+    """ONNX LSTM / GRU / RNN (one direction, no sequence lengths) through the fused
+    recurrence ops of ``ops.rnn``."""
+    from ..ops.rnn import _GRURecurrence, _LSTMRecurrence, _RNNRecurrence
+
+    direction = a.get("direction", b"forward")
+    direction = direction.decode() if isinstance(direction, bytes) else direction
+    if direction not in ("forward", "reverse"):
+        raise NotImplementedError(f"{op} with direction={direction}")
+    if len(x) > 4 and x[4] is not None:
+        raise NotImplementedError(f"{op} with sequence_lens")
+    n, order = {"LSTM": (4, (0, 2, 3, 1)), "GRU": (3, (1, 0, 2)), "RNN": (1, (0,))}[op]
+    if op == "GRU" and not a.get("linear_before_reset", 0):
+        raise NotImplementedError("GRU with linear_before_reset=0")
+    X, W, R = x[0], x[1], x[2]
+    T, Bn, I = X.shape
+    hid = int(a["hidden_size"])
+    w_ih, w_hh = _regate(W[0], order, n), _regate(R[0], order, n)
+    b_ih = b_hh = None
+    if len(x) > 3 and x[3] is not None:
+        b_ih, b_hh = _regate(x[3][0][:n * hid], order, n), _regate(x[3][0][n * hid:], order, n)
+    h0 = x[5][0] if len(x) > 5 and x[5] is not None else kt.zeros(Bn, hid, dtype=X.dtype)
+    steps = tuple((t * Bn, Bn) for t in range(T))
+    x2 = X.reshape(T * Bn, I)
+    rev = direction == "reverse"
+    if op == "LSTM":
+        c0 = x[6][0] if len(x) > 6 and x[6] is not None else kt.zeros(Bn, hid, dtype=X.dtype)
+        y, h, c = _LSTMRecurrence.apply(x2, w_ih, b_ih, b_hh, h0, c0, w_hh, None, steps=steps,
+                                        reverse=rev)
+        return y.reshape(T, 1, Bn, hid), h.unsqueeze(0), c.unsqueeze(0)
+    if op == "GRU":
+        y, h = _GRURecurrence.apply(x2, w_ih, b_ih, b_hh, h0, None, w_hh, None, steps=steps,
+                                    reverse=rev)
+    else:
+        acts = [v.decode() if isinstance(v, bytes) else v for v in a.get("activations",
+                                                                          ["Tanh"])]
+        if acts[0] not in ("Tanh", "Relu"):
+            raise NotImplementedError(f"RNN activation {acts[0]}")
+        y, h = _RNNRecurrence.apply(x2, w_ih, b_ih, b_hh, h0, None, w_hh, None, steps=steps,
+                                    reverse=rev, relu=acts[0] == "Relu")
+    return y.reshape(T, 1, Bn, hid), h.unsqueeze(0)
+
+
 SUPPORTED = ("Conv", "MaxPool", "AveragePool", "GlobalAveragePool", "BatchNormalization",
              "LayerNormalization", "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Relu",
              "Sigmoid", "Tanh", "Exp", "Neg", "Erf", "Sqrt", "Abs", "Identity", "Clip",
              "Softmax", "LogSoftmax", "Reshape", "Flatten", "Transpose", "Concat",
              "ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "Pad", "Slice", "Squeeze",
              "Unsqueeze", "Gather", "Cast", "Shape", "ConstantOfShape", "Where", "Equal",
-             "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "Not", "Split", "Constant")
+             "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "Not", "Split", "LSTM", "GRU", "RNN", "Constant")
 
 
 class OnnxModule(nn.Module):
@@ -219,6 +273,7 @@ class OnnxModule(nn.Module):
         g = proto.graph
         self.__dict__["_nodes"] = []
         self.__dict__["_consts"] = {}
+        self.__dict__["_where"] = {}
         from onnx import TensorProto
 
         for t in list(g.initializer) + [a.t for n in g.node for a in n.attribute if a.t.name
@@ -284,7 +339,7 @@ class OnnxModule(nn.Module):
             mod.register_parameter(leaf, nn.Parameter(tensor))
         else:
             mod.register_buffer(leaf, tensor)
-        self.__dict__.setdefault("_where", {})[name] = (mod, leaf)
+        self._where[name] = (mod, leaf)
 
     def forward(self, *args, **kwargs):
         import ktrain as kt
