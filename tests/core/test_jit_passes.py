@@ -134,3 +134,16 @@ def test_eval_optimized_residual_cnn():
         np.testing.assert_allclose(o(x5).numpy(), m(x5).numpy(), rtol=1e-4, atol=1e-4)
     assert not any(p.requires_grad for p in o.parameters())
     assert all(p.requires_grad for p in m.parameters())     # the model is untouched
+
+
+def test_fold_constants_leaves_batch_dependent_slices():
+    w = ktrain.randn(16, 3)
+
+    def f(x):
+        return x + w[:x.shape[0]]          # a constant sliced by the batch size
+
+    t = ktrain.jit.trace(f, ktrain.randn(4, 3))
+    g2, c2 = P.fold_constants(t.graph, t._consts())
+    assert "GetItem" in _ops(g2)           # not folded: its bound follows the batch
+    x = ktrain.randn(7, 3)
+    np.testing.assert_allclose(_run(g2, c2, x).numpy(), f(x).numpy(), rtol=1e-6)

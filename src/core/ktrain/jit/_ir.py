@@ -40,7 +40,7 @@ import math
 import numpy as np
 
 __all__ = ["ArrRef", "Const", "Fill", "Graph", "GraphError", "Node", "Ref", "Sym", "Value",
-           "SCHEMA_VERSION", "collect", "remap"]
+           "SCHEMA_VERSION", "collect", "contains", "remap"]
 
 SCHEMA_VERSION = 1
 
@@ -204,6 +204,20 @@ def collect(x, kind):
     out = []
     _collect(x, kind, out)
     return out
+
+
+def contains(x, kinds):
+    """Whether the structure ``x`` (tuples, lists, dicts, slices) holds a leaf that is an
+    instance of ``kinds`` (``Ref`` covers ``ArrRef``)."""
+    if isinstance(x, kinds):
+        return True
+    if isinstance(x, (list, tuple)):
+        return any(contains(y, kinds) for y in x)
+    if isinstance(x, dict):
+        return any(contains(y, kinds) for y in x.values())
+    if isinstance(x, slice):
+        return any(contains(y, kinds) for y in (x.start, x.stop, x.step))
+    return False
 
 
 def remap(x, fn):

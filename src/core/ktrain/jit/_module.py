@@ -11,21 +11,14 @@ import numpy as np
 
 from .. import nn
 from .._tensor import Tensor
-from ._ir import ArrRef, Const, Fill, Ref, Sym, collect, op_name
+from ._ir import ArrRef, Const, Fill, Ref, Sym, collect, contains, op_name
 
 __all__ = ["TracedModule"]
 
 
 def _needs_env(x):
-    if isinstance(x, (Ref, Const, Sym, Fill)):
-        return True
-    if isinstance(x, (list, tuple)):
-        return any(_needs_env(y) for y in x)
-    if isinstance(x, dict):
-        return any(_needs_env(y) for y in x.values())
-    if isinstance(x, slice):
-        return any(_needs_env(y) for y in (x.start, x.stop, x.step))
-    return False
+    """Whether an argument structure must be resolved at each call."""
+    return contains(x, (Ref, Const, Sym, Fill))
 
 
 class _Resolver:

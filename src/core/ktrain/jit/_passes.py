@@ -20,7 +20,7 @@ import numpy as np
 
 from .. import _backend as B
 from .._tensor import Tensor
-from ._ir import ArrRef, Const, Fill, Graph, Node, Ref, Sym, collect, remap
+from ._ir import ArrRef, Const, Fill, Graph, Node, Ref, Sym, collect, contains, remap
 
 __all__ = ["eliminate_dead_code", "fold_batch_norm", "fold_constants", "fuse_conv_relu",
            "optimize_for_inference"]
@@ -170,13 +170,8 @@ def fuse_conv_relu(graph, tensors):
 
 
 def _all_const(x):
-    if isinstance(x, (Ref, ArrRef, Sym, Fill)):
-        return False
-    if isinstance(x, (list, tuple)):
-        return all(_all_const(y) for y in x)
-    if isinstance(x, dict):
-        return all(_all_const(y) for y in x.values())
-    return True
+    """Whether an argument structure reads no value and nothing batch-dependent."""
+    return not contains(x, (Ref, Sym, Fill))
 
 
 def _bind(x, tensors):
