@@ -83,17 +83,15 @@ def _run_other(call, inputs, extra, names, strict, warned, state):
     raise (a model that refuses a zero length), the plain one."""
     from .. import random as _random
 
-    for pad in (True, False):
-        _random.set_rng_state(state)
-        others = _other_inputs(inputs, extra, pad)
-        try:
-            return _run(call, others, {}, names, strict, warned), pad
-        except TracingError:
-            raise
-        except Exception:  # noqa: BLE001 - the model refused the padded variant
-            if not pad:
-                raise
-    raise AssertionError("unreachable")
+    _random.set_rng_state(state)
+    try:
+        return _run(call, _other_inputs(inputs, extra, True), {}, names, strict, warned), True
+    except TracingError:
+        raise
+    except Exception:  # noqa: BLE001 - the model refused the padded variant
+        pass
+    _random.set_rng_state(state)
+    return _run(call, _other_inputs(inputs, extra, False), {}, names, strict, warned), False
 
 
 class _Merge:
